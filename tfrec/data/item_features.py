@@ -1,0 +1,93 @@
+"""Precomputed item feature vectors (image or text embeddings) aligned to a catalogue."""
+
+import pathlib
+
+import numpy as np
+
+MISSING_POLICIES = ("zero", "mean")
+SCALINGS = (None, "minmax", "l2")
+
+
+def load_item_features(path, item_ids, missing: str = "zero", scaling=None):
+    """Reads an ``.npz`` of item features and aligns its rows to `item_ids`.
+
+    The file holds ``item_ids`` (int, `[n]`, the dataset's own ids) and ``features`` (float,
+    `[n, d]`), as the files in ``shared/data`` (``image_features.npz``, ``text_features.npz``).
+
+    Args:
+        path: path of the ``.npz`` file.
+        item_ids: int array `[num_items]`: the catalogue order wanted (the dataset's own ids).
+        missing: str. Vector for catalogue items absent from the file: ``"zero"`` (default; a
+            VBPR visual term of 0) or ``"mean"`` (the mean of the items found).
+        scaling: None, ``"minmax"`` (one global min-max to [0, 1] over all entries, as Cornac's
+            VBPR) or ``"l2"`` (each found row to unit L2 norm). Applied before filling missing rows.
+
+    Returns:
+        Tuple ``(features, has_feature)``: float32 `[num_items, d]` and bool `[num_items]`.
+
+    Raises:
+        FileNotFoundError: if `path` does not exist.
+        ValueError: naming the file, if arrays are missing or mis-shaped, values are NaN or
+            infinite, ids repeat, no catalogue item has a vector, or an option is unknown.
+    """
+    path = pathlib.Path(path)
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}.")
+    if scaling not in SCALINGS:
+        raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}.")
+    if not path.is_file():
+        raise FileNotFoundError(f"Item feature file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "item_ids" not in archive or "features" not in archive:
+                raise ValueError(
+                    f"{path} must hold arrays 'item_ids' and 'features'; it has "
+                    f"{sorted(archive.files)}."
+                )
+            file_ids = np.asarray(archive["item_ids"])
+            file_features = np.asarray(archive["features"])
+    except (OSError, EOFError) as error:  # not a zip / truncated
+        raise ValueError(f"{path} is not a readable .npz file: {error}") from error
+    if file_ids.ndim != 1 or not np.issubdtype(file_ids.dtype, np.integer):
+        raise ValueError(
+            f"{path}: 'item_ids' must be a 1-D integer array, got shape {file_ids.shape} "
+            f"and dtype {file_ids.dtype}."
+        )
+    if file_features.ndim != 2 or file_features.shape[0] != file_ids.shape[0]:
+        raise ValueError(
+            f"{path}: 'features' must have shape [len(item_ids)={len(file_ids)}, d], got "
+            f"{file_features.shape}."
+        )
+    if not np.issubdtype(file_features.dtype, np.number):
+        raise ValueError(f"{path}: 'features' must be numeric, got {file_features.dtype}.")
+    if not np.all(np.isfinite(file_features)):
+        bad = int(np.flatnonzero(~np.isfinite(file_features).all(axis=1))[0])
+        raise ValueError(
+            f"{path}: 'features' has NaN or infinite values (first at item id {file_ids[bad]})."
+        )
+    if len(np.unique(file_ids)) != len(file_ids):
+        raise ValueError(f"{path}: 'item_ids' has repeated ids.")
+    file_features = file_features.astype(np.float32)
+    if scaling == "minmax":
+        low, high = file_features.min(), file_features.max()
+        file_features = (file_features - low) / max(float(high - low), 1e-12)
+    elif scaling == "l2":
+        norms = np.linalg.norm(file_features, axis=1, keepdims=True)
+        file_features = file_features / np.maximum(norms, 1e-12)
+
+    item_ids = np.asarray(item_ids, np.int64)
+    order = np.argsort(file_ids)
+    sorted_ids = file_ids[order]
+    position = np.searchsorted(sorted_ids, item_ids)
+    position = np.clip(position, 0, len(sorted_ids) - 1)
+    has_feature = sorted_ids[position] == item_ids
+    if not has_feature.any():
+        raise ValueError(
+            f"{path}: none of the {len(item_ids)} catalogue item ids has a feature vector; the "
+            "file's ids do not match this dataset."
+        )
+    features = np.zeros((len(item_ids), file_features.shape[1]), np.float32)
+    features[has_feature] = file_features[order[position[has_feature]]]
+    if missing == "mean":
+        features[~has_feature] = features[has_feature].mean(axis=0)
+    return features, has_feature

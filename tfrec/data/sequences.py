@@ -1,0 +1,205 @@
+"""Chronological item sequences with a leave-one-out split, left padding and a tf.data pipeline.
+
+The split is the one of SASRec, LRURec and fMRLRec: per user, the last item is the test target,
+the second to last the validation target and the rest the training sequence. Item indices are
+contiguous, 1-based (0 is padding), and `SequenceSplit.item_ids` maps them back to the dataset's
+own ids.
+
+References:
+    - [Kang and McAuley, 2018](https://arxiv.org/abs/1808.09781). Self-Attentive Sequential
+      Recommendation. ICDM.
+"""
+
+import dataclasses
+import gzip
+
+import numpy as np
+import pandas as pd
+
+from tfrec.data.movielens import read_movielens
+from tfrec.data.paths import resolve_data_dir
+
+PADDING = 0
+DATASETS = ("beauty", "ml-100k")
+# Folder name under the data root for each dataset name the CLI accepts.
+DATA_FOLDERS = {"beauty": "amazon-beauty-p5", "ml-100k": "ml-100k"}
+
+
+@dataclasses.dataclass
+class SequenceSplit:
+    """Per-user chronological sequences of item indices, split leave-one-out.
+
+    Attributes:
+        user_ids: int64 `[num_users]`, the dataset's own user ids.
+        item_ids: int64 `[num_items]`, the dataset's own id of item index ``i + 1``.
+        sequences: list of int64 arrays, each user's full sequence of item indices (1-based),
+            oldest first; every sequence has at least 3 items.
+    """
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    sequences: list
+
+    @property
+    def num_users(self) -> int:
+        return len(self.sequences)
+
+    @property
+    def num_items(self) -> int:
+        return len(self.item_ids)
+
+    def training_sequences(self) -> list:
+        """Each user's sequence without its last two items (validation and test targets)."""
+        return [sequence[:-2] for sequence in self.sequences]
+
+    def evaluation_sequences(self, stage: str):
+        """History and target of each user for ``"validation"`` or ``"test"``.
+
+        Returns:
+            (histories, targets): list of int64 arrays (items before the target) and an int64
+            array `[num_users]` of target item indices.
+
+        Raises:
+            ValueError: for another `stage`.
+        """
+        if stage == "validation":
+            return [s[:-2] for s in self.sequences], np.array([s[-2] for s in self.sequences])
+        if stage == "test":
+            return [s[:-1] for s in self.sequences], np.array([s[-1] for s in self.sequences])
+        raise ValueError(f"Unknown stage '{stage}'; expected 'validation' or 'test'.")
+
+
+def sequences_from_frame(frame: pd.DataFrame, order_col: str) -> SequenceSplit:
+    """Orders each user's interactions chronologically and maps item ids to 1-based indices.
+
+    Ties in `order_col` are broken by item id, so the order does not depend on file order.
+    Users with fewer than 3 interactions are dropped (they have no training item).
+
+    Args:
+        frame: DataFrame with int columns ``user_id``, ``item_id`` and `order_col`.
+        order_col: str. Column that orders interactions in time (seconds or positions).
+
+    Returns:
+        `SequenceSplit` with users sorted by id and items sorted by id.
+
+    Raises:
+        ValueError: missing columns, or no user with 3 or more interactions.
+    """
+    for column in ("user_id", "item_id", order_col):
+        if column not in frame.columns:
+            raise ValueError(f"Interaction frame has no column '{column}'.")
+    frame = frame.sort_values(["user_id", order_col, "item_id"], kind="stable")
+    counts = frame.groupby("user_id", sort=True).size()
+    frame = frame[frame["user_id"].isin(counts.index[counts >= 3])]
+    if frame.empty:
+        raise ValueError("No user has the 3 interactions a leave-one-out split needs.")
+    item_ids = np.unique(frame["item_id"].to_numpy(np.int64))
+    indices = np.searchsorted(item_ids, frame["item_id"].to_numpy(np.int64)) + 1
+    users = frame["user_id"].to_numpy(np.int64)
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+    sequences = np.split(indices.astype(np.int64), starts[1:])
+    return SequenceSplit(user_ids=users[starts], item_ids=item_ids, sequences=sequences)
+
+
+def read_amazon_beauty(data_dir=None) -> pd.DataFrame:
+    """Reads the P5/S3-Rec Amazon Beauty 5-core sequences (``sequential_data.txt[.gz]``).
+
+    Each line is ``user_id item_id item_id ...`` with items in chronological order.
+
+    Args:
+        data_dir: folder with the file; default found by `resolve_data_dir(.., "amazon-beauty-p5")`.
+
+    Returns:
+        DataFrame with int64 ``user_id``, ``item_id`` and ``position`` (0-based order in the line).
+
+    Raises:
+        FileNotFoundError: no folder or file. ValueError: a non-integer field (names file, line).
+    """
+    folder = resolve_data_dir(data_dir, DATA_FOLDERS["beauty"])
+    for name in ("sequential_data.txt", "sequential_data.txt.gz"):
+        path = folder / name
+        if path.is_file():
+            break
+    else:
+        raise FileNotFoundError(f"No sequential_data.txt(.gz) in {folder}.")
+    opener = gzip.open if path.suffix == ".gz" else open
+    users, items, positions = [], [], []
+    with opener(path, "rt") as handle:
+        for line_number, line in enumerate(handle, 1):
+            fields = line.split()
+            if not fields:
+                continue
+            try:
+                values = [int(field) for field in fields]
+            except ValueError as error:
+                raise ValueError(f"{path}, line {line_number}: {error}") from error
+            users.extend([values[0]] * (len(values) - 1))
+            items.extend(values[1:])
+            positions.extend(range(len(values) - 1))
+    return pd.DataFrame(
+        {
+            "user_id": np.asarray(users, np.int64),
+            "item_id": np.asarray(items, np.int64),
+            "position": np.asarray(positions, np.int64),
+        }
+    )
+
+
+def read_sequences(dataset: str, data_dir=None) -> SequenceSplit:
+    """Reads ``"beauty"`` (P5 order) or ``"ml-100k"`` (by timestamp) as a `SequenceSplit`.
+
+    Raises:
+        ValueError: unknown dataset or malformed file. FileNotFoundError: missing files.
+    """
+    if dataset == "beauty":
+        return sequences_from_frame(read_amazon_beauty(data_dir), "position")
+    if dataset == "ml-100k":
+        return sequences_from_frame(read_movielens("ml-100k", data_dir), "timestamp")
+    raise ValueError(f"Unknown dataset '{dataset}'; expected one of {', '.join(DATASETS)}.")
+
+
+def pad_left(sequences, max_len: int) -> np.ndarray:
+    """Keeps the last `max_len` items of each sequence and left-pads with 0.
+
+    Returns:
+        int64 array `[len(sequences), max_len]`.
+    """
+    if max_len < 1:
+        raise ValueError(f"`max_len` must be >= 1, got {max_len}.")
+    out = np.full((len(sequences), max_len), PADDING, np.int64)
+    for row, sequence in enumerate(sequences):
+        tail = np.asarray(sequence, np.int64)[-max_len:]
+        if len(tail):
+            out[row, max_len - len(tail) :] = tail
+    return out
+
+
+def next_item_examples(sequences, max_len: int):
+    """Next-item training pairs: every position predicts the item that follows it.
+
+    Returns:
+        (inputs, labels), int64 `[n, max_len]` each, left-padded; ``labels[:, t]`` is the item
+        after ``inputs[:, t]`` and 0 (ignored) at padding. Sequences shorter than 2 are skipped.
+    """
+    kept = [np.asarray(s, np.int64) for s in sequences if len(s) >= 2]
+    return pad_left([s[:-1] for s in kept], max_len), pad_left([s[1:] for s in kept], max_len)
+
+
+def training_dataset(inputs, labels, batch_size: int, seed=None, shuffle: bool = True):
+    """A `tf.data.Dataset` of ``(inputs, labels)`` batches for `Model.fit`.
+
+    Args:
+        inputs, labels: int64 arrays `[n, max_len]` from `next_item_examples`.
+        batch_size: int. Examples per batch.
+        seed: int or None. Shuffle seed.
+        shuffle: bool. Reshuffle every epoch.
+
+    Returns:
+        Dataset of int64 `([batch, max_len], [batch, max_len])`.
+    """
+    import tensorflow as tf  # Deferred: reading sequences needs no TensorFlow.
+
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, labels))
+    if shuffle:
+        dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,87 @@
+"""Serving module for recommenders that score items from a user's interaction history."""
+
+import numpy as np
+import tensorflow as tf
+
+PADDING_ID = -1
+
+
+class InteractionServing(tf.Module):
+    """Wraps a trained `AutoencoderRecommender` for TF Serving, in the dataset's own item ids.
+
+    Signature ``serving_default``:
+        item_ids: int64 `[batch, max_len]`, the user's items as dataset ids (e.g. MovieLens
+            MovieIDs), padded with -1. Ids outside the catalogue are ignored.
+        k: int32 scalar, optional (default `default_k`): number of recommendations,
+            1 <= k <= number of items.
+
+    Returns a dict with ``top_ids`` (int64 `[batch, k]`, dataset ids, the user's own items
+    excluded) and ``top_scores`` (float32 `[batch, k]`, model scores such as logits).
+
+    Args:
+        model: a trained `tfrec.models.AutoencoderRecommender` subclass (MultVAE, MultDAE, EASE,
+            Popularity).
+        item_ids: int array `[num_items]`: the dataset id of each model column.
+        default_k: int. `k` when a request omits it. Default 100.
+
+    Raises:
+        ValueError: if `item_ids` does not have one id per model column.
+    """
+
+    def __init__(self, model, item_ids, default_k: int = 100):
+        super().__init__()
+        item_ids = np.asarray(item_ids, np.int64)
+        if item_ids.shape != (model.num_items,):
+            raise ValueError(
+                f"item_ids has shape {item_ids.shape}; the model has {model.num_items} items."
+            )
+        self.model = model
+        self.num_items = model.num_items
+        self.default_k = min(int(default_k), self.num_items)
+        self.item_ids = tf.Variable(item_ids, trainable=False, name="item_ids")
+        self.column_of_id = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(item_ids), tf.range(len(item_ids), dtype=tf.int64)
+            ),
+            default_value=-1,
+        )
+        default = tf.constant(self.default_k, tf.int32)
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None, None], tf.int64, name="item_ids"),
+                tf.TensorSpec([], tf.int32, name="k"),
+            ]
+        )
+        def serve(item_ids, k=default):
+            return self._recommend(item_ids, k)
+
+        self.serve = serve
+
+    def _recommend(self, item_ids, k):
+        tf.debugging.assert_greater_equal(k, 1, message="k must be >= 1")
+        tf.debugging.assert_less_equal(
+            k, self.num_items, message=f"k must be <= the number of items ({self.num_items})"
+        )
+        columns = self.column_of_id.lookup(item_ids)
+        known = tf.where(columns >= 0)
+        batch = tf.shape(item_ids, out_type=tf.int64)[0]
+        indices = tf.stack([known[:, 0], tf.gather_nd(columns, known)], axis=1)
+        history = tf.scatter_nd(
+            indices, tf.ones(tf.shape(indices)[0], tf.float32), [batch, self.num_items]
+        )
+        history = tf.minimum(history, 1.0)  # repeated ids count once
+        scores = tf.cast(self.model(history, training=False), tf.float32)
+        scores = tf.where(history > 0, tf.constant(-np.inf, tf.float32), scores)
+        top = tf.math.top_k(scores, k=k)
+        return {"top_ids": tf.gather(self.item_ids, top.indices), "top_scores": top.values}
+
+    def warmup_requests(self, num_requests: int = 2):
+        """Example requests for ``assets.extra`` (catalogue ids, padded), for server warm-up."""
+        ids = self.item_ids.numpy()
+        requests = []
+        for n in range(num_requests):
+            row = np.full((1, 4), PADDING_ID, np.int64)
+            row[0, : n + 1] = ids[: n + 1]
+            requests.append({"item_ids": row, "k": np.int32(self.default_k)})
+        return {"serving_default": requests}

@@ -1,0 +1,109 @@
+"""Atomic SavedModel export for TF Serving, with warm-up requests.
+
+A TF Serving model folder holds numbered versions (``<export_base>/<version>/``) and the server
+loads any new number it sees. A version must therefore appear whole: tfrec writes it into a
+hidden temporary folder beside the final one and renames it into place, so a crash leaves at most
+a ``.tmp-*`` folder that the server ignores, never a half-written version.
+"""
+
+import os
+import pathlib
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+WARMUP_FILE = "tf_serving_warmup_requests"
+
+
+def next_version(export_base) -> int:
+    """The next free integer version under `export_base` (1 when there is none)."""
+    export_base = pathlib.Path(export_base)
+    versions = [int(p.name) for p in export_base.glob("*") if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def write_warmup_requests(export_dir, model_name: str, requests) -> pathlib.Path:
+    """Writes ``assets.extra/tf_serving_warmup_requests`` for TF Serving's model warm-up.
+
+    Args:
+        export_dir: a SavedModel version folder.
+        model_name: str. The name the server serves the model under.
+        requests: dict mapping a signature name to a list of requests, each a dict from input
+            name to a numpy array.
+
+    Returns:
+        Path of the written file (TFRecord of `PredictionLog` protos).
+
+    Raises:
+        ImportError: if tensorflow-serving-api is not installed.
+    """
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    folder = pathlib.Path(export_dir) / "assets.extra"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / WARMUP_FILE
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for signature_name, inputs_list in requests.items():
+            for inputs in inputs_list:
+                request = predict_pb2.PredictRequest(
+                    model_spec=model_pb2.ModelSpec(
+                        name=model_name, signature_name=signature_name
+                    )
+                )
+                for name, value in inputs.items():
+                    request.inputs[name].CopyFrom(tf.make_tensor_proto(np.asarray(value)))
+                log = prediction_log_pb2.PredictionLog(
+                    predict_log=prediction_log_pb2.PredictLog(request=request)
+                )
+                writer.write(log.SerializeToString())
+    return path
+
+
+def export_saved_model(
+    module,
+    export_base,
+    signatures,
+    version=None,
+    warmup_requests=None,
+    model_name=None,
+) -> pathlib.Path:
+    """Saves `module` as ``<export_base>/<version>`` atomically.
+
+    Args:
+        module: a `tf.Module` (or Keras model) holding the variables the signatures use.
+        export_base: folder of the served model (e.g. ``saved_models/mult_vae``).
+        signatures: dict from signature name to a concrete or input-signature `tf.function`.
+            Give an argument a Python default (``k=tf.constant(100)``) to make it optional for TF
+            Serving: it is recorded in ``SignatureDef.defaults``.
+        version: int or None. Version number; default: the next free one.
+        warmup_requests: optional dict for `write_warmup_requests`.
+        model_name: str. Name used in warm-up requests; default: the folder name of
+            `export_base`.
+
+    Returns:
+        Path of the finished version folder.
+
+    Raises:
+        FileExistsError: if the version folder already exists.
+    """
+    export_base = pathlib.Path(export_base)
+    export_base.mkdir(parents=True, exist_ok=True)
+    version = next_version(export_base) if version is None else int(version)
+    final = export_base / str(version)
+    if final.exists():
+        raise FileExistsError(f"Export version already exists: {final}")
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base))
+    try:
+        tf.saved_model.save(module, str(staging), signatures=signatures)
+        if warmup_requests:
+            write_warmup_requests(staging, model_name or export_base.name, warmup_requests)
+        # mkdtemp creates 0700 folders; a server running as another user must read the version.
+        for folder, _, _ in os.walk(staging):
+            os.chmod(folder, 0o755)
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,55 @@
+"""Evaluation of a recommender on held-out users (fold-in items in, target items ranked)."""
+
+import numpy as np
+
+from tfrec.metrics.ranking import mask_scores, ndcg_at_k, recall_at_k
+
+
+def evaluate_heldout_users(
+    score_fn, fold_in, target, recall_ks=(20, 50), ndcg_ks=(100,), batch_size: int = 1000
+) -> dict:
+    """Recall@K and NDCG@K over the full item ranking, fold-in items masked (Liang et al.).
+
+    Users without target items (fewer than 5 items before the fold-in/target split) are skipped;
+    their number is reported.
+
+    Args:
+        score_fn: callable mapping a dense float32 numpy batch `[b, num_items]` of fold-in
+            interactions to scores `[b, num_items]` (e.g. a Keras model).
+        fold_in: scipy sparse `[num_users, num_items]`.
+        target: scipy sparse `[num_users, num_items]`.
+        recall_ks: ints. Cut-offs for Recall@K.
+        ndcg_ks: ints. Cut-offs for NDCG@K.
+        batch_size: int. Users scored at once.
+
+    Returns:
+        dict: ``"recall@K"`` and ``"ndcg@K"`` means (floats), ``"users"`` evaluated and
+        ``"users_without_targets"``.
+
+    Raises:
+        ValueError: if shapes differ, a cut-off exceeds the number of items, or no user has targets.
+    """
+    if fold_in.shape != target.shape:
+        raise ValueError(f"fold_in {fold_in.shape} and target {target.shape} shapes differ.")
+    num_items = fold_in.shape[1]
+    for k in tuple(recall_ks) + tuple(ndcg_ks):
+        if not 1 <= k <= num_items:
+            raise ValueError(f"Cut-off k={k} must be in [1, num_items={num_items}].")
+    has_target = np.asarray(target.sum(axis=1)).ravel() > 0
+    rows = np.flatnonzero(has_target)
+    if rows.size == 0:
+        raise ValueError("No held-out user has target items to evaluate.")
+    sums = {f"recall@{k}": 0.0 for k in recall_ks} | {f"ndcg@{k}": 0.0 for k in ndcg_ks}
+    for start in range(0, rows.size, batch_size):
+        batch = rows[start : start + batch_size]
+        x = fold_in[batch].toarray().astype(np.float32)
+        scores = mask_scores(np.asarray(score_fn(x)), fold_in[batch])
+        y = target[batch]
+        for k in recall_ks:
+            sums[f"recall@{k}"] += float(recall_at_k(scores, y, k).sum())
+        for k in ndcg_ks:
+            sums[f"ndcg@{k}"] += float(ndcg_at_k(scores, y, k).sum())
+    results = {name: total / rows.size for name, total in sums.items()}
+    results["users"] = int(rows.size)
+    results["users_without_targets"] = int((~has_target).sum())
+    return results
