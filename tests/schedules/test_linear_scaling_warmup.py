@@ -1,5 +1,3 @@
-import tfrec  # noqa: F401
-
 import math
 
 import numpy as np
@@ -37,14 +35,18 @@ def test_known_values_linear_rule():
 
 
 def test_warmup_in_epochs_equals_steps():
-    in_epochs = LinearScalingWarmup(1e-3, 500, 2000, warmup_epochs=2.5, steps_per_epoch=4)
+    in_epochs = LinearScalingWarmup(
+        1e-3, 500, 2000, warmup_epochs=2.5, steps_per_epoch=4
+    )
     in_steps = LinearScalingWarmup(1e-3, 500, 2000, warmup_steps=10)
     for step in range(14):
         assert float(in_epochs(step)) == pytest.approx(float(in_steps(step)), rel=1e-7)
 
 
 def test_decay_after_warmup_is_scaled_by_the_rule():
-    decay = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    decay = keras.optimizers.schedules.ExponentialDecay(
+        0.1, decay_steps=10, decay_rate=0.5
+    )
 
     def py_decay(step):
         return 0.1 * 0.5 ** (step / 10)
@@ -62,8 +64,9 @@ def test_no_warmup_gives_target_from_step_zero():
 
 def test_serialisation_round_trip_with_decay():
     decay = keras.optimizers.schedules.PiecewiseConstantDecay([10], [0.1, 0.01])
-    schedule = LinearScalingWarmup(0.1, 100, 400, "sqrt", warmup_epochs=1, steps_per_epoch=3,
-                                   decay=decay)
+    schedule = LinearScalingWarmup(
+        0.1, 100, 400, "sqrt", warmup_epochs=1, steps_per_epoch=3, decay=decay
+    )
     config = keras.optimizers.schedules.serialize(schedule)
     restored = keras.optimizers.schedules.deserialize(config)
     assert isinstance(restored, LinearScalingWarmup)
@@ -76,7 +79,9 @@ def test_optimizer_with_schedule_saves_and_reloads(tmp_path):
     model = keras.Sequential([keras.layers.Dense(1, input_shape=(3,))])
     schedule = LinearScalingWarmup(0.05, 32, 64, warmup_steps=3)
     model.compile(keras.optimizers.SGD(schedule), "mse")
-    model.fit(np.ones((8, 3), np.float32), np.ones((8, 1), np.float32), epochs=1, verbose=0)
+    model.fit(
+        np.ones((8, 3), np.float32), np.ones((8, 1), np.float32), epochs=1, verbose=0
+    )
     path = str(tmp_path / "model.keras")
     model.save(path)
     reloaded = keras.models.load_model(path)

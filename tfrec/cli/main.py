@@ -17,6 +17,9 @@ TRAIN_COMMANDS = {
     "mult-dae": ("tfrec.cli.train_autoencoder", "Mult-DAE (Liang et al., 2018)."),
     "ease": ("tfrec.cli.train_autoencoder", "EASE baseline (Steck, 2019)."),
     "popularity": ("tfrec.cli.train_autoencoder", "Popularity baseline."),
+    "vbpr": ("tfrec.cli.train_bpr", "VBPR with item image features (He and McAuley, 2016)."),
+    "bpr-mf": ("tfrec.cli.train_bpr", "BPR matrix factorisation (Rendle et al., 2009)."),
+    "fmrlrec": ("tfrec.cli.train_fmrlrec", "fMRLRec / ID-only LRU (Wang et al., 2024)."),
 }
 
 

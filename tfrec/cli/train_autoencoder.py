@@ -115,7 +115,8 @@ def run(args) -> dict:
     from tfrec.data.heldout_users import split_heldout_users
     from tfrec.data.movielens import read_movielens
 
-    epochs = common.positive_int("--epochs", args.epochs or DEFAULT_EPOCHS.get(args.model, 1))
+    epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS.get(args.model, 1)
+    epochs = common.positive_int("--epochs", epochs)
     common.positive_int("--batch-size", args.batch_size)
     validation_users = args.validation_users
     if validation_users is None:

@@ -38,16 +38,19 @@ def load_item_features(path, item_ids, missing: str = "zero", scaling=None):
     if not path.is_file():
         raise FileNotFoundError(f"Item feature file not found: {path}")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if "item_ids" not in archive or "features" not in archive:
-                raise ValueError(
-                    f"{path} must hold arrays 'item_ids' and 'features'; it has "
-                    f"{sorted(archive.files)}."
-                )
-            file_ids = np.asarray(archive["item_ids"])
-            file_features = np.asarray(archive["features"])
-    except (OSError, EOFError) as error:  # not a zip / truncated
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, EOFError, ValueError) as error:  # not an npz, truncated, or pickled
         raise ValueError(f"{path} is not a readable .npz file: {error}") from error
+    if not hasattr(archive, "files"):
+        raise ValueError(f"{path} is a single .npy array, not an .npz with named arrays.")
+    with archive:
+        if "item_ids" not in archive.files or "features" not in archive.files:
+            raise ValueError(
+                f"{path} must hold arrays 'item_ids' and 'features'; it has "
+                f"{sorted(archive.files)}."
+            )
+        file_ids = np.asarray(archive["item_ids"])
+        file_features = np.asarray(archive["features"])
     if file_ids.ndim != 1 or not np.issubdtype(file_ids.dtype, np.integer):
         raise ValueError(
             f"{path}: 'item_ids' must be a 1-D integer array, got shape {file_ids.shape} "

@@ -174,15 +174,32 @@ def pad_left(sequences, max_len: int) -> np.ndarray:
     return out
 
 
-def next_item_examples(sequences, max_len: int):
+def next_item_examples(sequences, max_len: int, all_windows: bool = False):
     """Next-item training pairs: every position predicts the item that follows it.
+
+    Args:
+        sequences: list of int arrays of item indices, oldest first.
+        max_len: int. Positions per example.
+        all_windows: bool. False: one example per sequence, its last ``max_len`` transitions
+            (SASRec/LRURec). True: cut each sequence, from its end, into consecutive windows of
+            ``max_len`` transitions so that long histories are used in full.
 
     Returns:
         (inputs, labels), int64 `[n, max_len]` each, left-padded; ``labels[:, t]`` is the item
         after ``inputs[:, t]`` and 0 (ignored) at padding. Sequences shorter than 2 are skipped.
     """
-    kept = [np.asarray(s, np.int64) for s in sequences if len(s) >= 2]
-    return pad_left([s[:-1] for s in kept], max_len), pad_left([s[1:] for s in kept], max_len)
+    inputs, labels = [], []
+    for sequence in sequences:
+        sequence = np.asarray(sequence, np.int64)
+        stop = len(sequence)
+        while stop >= 2:
+            window = sequence[max(0, stop - max_len - 1) : stop]
+            inputs.append(window[:-1])
+            labels.append(window[1:])
+            if not all_windows:
+                break
+            stop -= max_len
+    return pad_left(inputs, max_len), pad_left(labels, max_len)
 
 
 def training_dataset(inputs, labels, batch_size: int, seed=None, shuffle: bool = True):

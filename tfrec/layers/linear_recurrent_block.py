@@ -104,7 +104,7 @@ class LinearRecurrentBlock(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "matryoshka_sizes": self.matryoshka_sizes,
+                "matryoshka_sizes": list(self.matryoshka_sizes),
                 "feed_forward_multiplier": self.feed_forward_multiplier,
                 "dropout": self.dropout,
                 "r_min": self.r_min,

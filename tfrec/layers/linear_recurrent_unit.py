@@ -213,7 +213,7 @@ class LinearRecurrentUnit(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "matryoshka_sizes": self.matryoshka_sizes,
+                "matryoshka_sizes": None if self.matryoshka_sizes is None else list(self.matryoshka_sizes),
                 "r_min": self.r_min,
                 "r_max": self.r_max,
                 "max_phase": self.max_phase,

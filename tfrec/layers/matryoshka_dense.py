@@ -125,8 +125,8 @@ class MatryoshkaDense(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "matryoshka_sizes": self.matryoshka_sizes,
-                "input_sizes": self.input_sizes,
+                "matryoshka_sizes": list(self.matryoshka_sizes),
+                "input_sizes": list(self.input_sizes),
                 "use_bias": self.use_bias,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),

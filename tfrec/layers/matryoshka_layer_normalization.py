@@ -76,5 +76,5 @@ class MatryoshkaLayerNormalization(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"matryoshka_sizes": self.matryoshka_sizes, "epsilon": self.epsilon})
+        config.update({"matryoshka_sizes": list(self.matryoshka_sizes), "epsilon": self.epsilon})
         return config

@@ -288,7 +288,7 @@ class FMRLRec(keras.Model):
         config.update(
             {
                 "num_items": self.num_items,
-                "matryoshka_sizes": self.matryoshka_sizes,
+                "matryoshka_sizes": list(self.matryoshka_sizes),
                 "item_id_embedding_dim": self.item_id_embedding_dim,
                 "text_feature_dim": self.text_feature_dim,
                 "image_feature_dim": self.image_feature_dim,
@@ -305,3 +305,32 @@ class FMRLRec(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    def sliced(self, size: int) -> "FMRLRec":
+        """A separate, smaller FMRLRec holding the first `size` features of every weight.
+
+        Because all weights are nested, its scores equal this model's scores at that
+        Matryoshka size; it runs at width `size` (the model fMRLRec deploys).
+
+        Args:
+            size: int. One of `matryoshka_sizes`.
+
+        Returns:
+            A built `FMRLRec` with Matryoshka sizes up to `size`.
+
+        Raises:
+            ValueError: if `size` is not a Matryoshka size or the model is not built.
+        """
+        if size not in self.matryoshka_sizes:
+            raise ValueError(f"size {size} is not one of the Matryoshka sizes {self.matryoshka_sizes}.")
+        if not self.built:
+            raise ValueError("Call the model once (build it) before slicing it.")
+        config = self.get_config()
+        config["matryoshka_sizes"] = [m for m in self.matryoshka_sizes if m <= size]
+        config["name"] = f"{self.name}_size_{size}"
+        small = type(self).from_config(config)
+        small(tf.zeros([1, 2], tf.int64))
+        for target, source in zip(small.weights, self.weights):
+            prefix = tuple(slice(0, n) for n in target.shape)
+            target.assign(tf.convert_to_tensor(source)[prefix])
+        return small

@@ -63,15 +63,19 @@ class MultDAE(AutoencoderRecommender):
 
         # === Layers ===
         regularizer = keras.regularizers.L2(l2_regularization) if l2_regularization else None
-        dense = dict(
-            activation=activation,
-            kernel_regularizer=regularizer,
-            bias_initializer=_bias_initializer(),
-        )
+        def dense(width, name):
+            return keras.layers.Dense(
+                width,
+                activation=activation,
+                kernel_regularizer=regularizer,
+                bias_initializer=_bias_initializer(),
+                name=name,
+            )
+
         self.input_dropout = keras.layers.Dropout(dropout_rate, name="input_dropout")
         widths = tuple(hidden_dims) + (int(latent_dim),) + tuple(reversed(tuple(hidden_dims)))
         self.hidden_layers = [
-            keras.layers.Dense(width, name=f"hidden_{i}", **dense) for i, width in enumerate(widths)
+            dense(width, f"hidden_{i}") for i, width in enumerate(widths)
         ]
         self.output_logits = keras.layers.Dense(
             self.num_items,

@@ -87,14 +87,18 @@ class MultVAE(AutoencoderRecommender):
 
         # === Layers ===
         regularizer = keras.regularizers.L2(l2_regularization) if l2_regularization else None
-        dense = dict(
-            activation=activation,
-            kernel_regularizer=regularizer,
-            bias_initializer=_bias_initializer(),
-        )
+        def dense(width, name):
+            return keras.layers.Dense(
+                width,
+                activation=activation,
+                kernel_regularizer=regularizer,
+                bias_initializer=_bias_initializer(),
+                name=name,
+            )
+
         self.input_dropout = keras.layers.Dropout(dropout_rate, name="input_dropout")
         self.encoder_layers = [
-            keras.layers.Dense(width, name=f"encoder_{i}", **dense)
+            dense(width, f"encoder_{i}")
             for i, width in enumerate(hidden_dims)
         ]
         # The Gaussian parameters and the output logits stay float32 under mixed precision:
@@ -107,7 +111,7 @@ class MultVAE(AutoencoderRecommender):
             name="gaussian_parameters",
         )
         self.decoder_layers = [
-            keras.layers.Dense(width, name=f"decoder_{i}", **dense)
+            dense(width, f"decoder_{i}")
             for i, width in enumerate(reversed(tuple(hidden_dims)))
         ]
         self.output_logits = keras.layers.Dense(

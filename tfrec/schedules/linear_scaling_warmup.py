@@ -11,7 +11,10 @@ SCALING_RULES = ("linear", "sqrt", "none")
 
 
 def scaled_learning_rate(
-    base_learning_rate: float, base_batch_size: int, global_batch_size: int, scaling_rule: str
+    base_learning_rate: float,
+    base_batch_size: int,
+    global_batch_size: int,
+    scaling_rule: str,
 ) -> float:
     """The target learning rate for a global batch, by the given scaling rule.
 
@@ -29,7 +32,9 @@ def scaled_learning_rate(
         ValueError: on an unknown rule or non-positive batch sizes.
     """
     if scaling_rule not in SCALING_RULES:
-        raise ValueError(f"scaling_rule must be one of {SCALING_RULES}, got {scaling_rule!r}.")
+        raise ValueError(
+            f"scaling_rule must be one of {SCALING_RULES}, got {scaling_rule!r}."
+        )
     if base_batch_size < 1 or global_batch_size < 1:
         raise ValueError(
             "base_batch_size and global_batch_size must be >= 1, got "
@@ -107,7 +112,9 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
     ):
         super().__init__()
         if not base_learning_rate > 0:
-            raise ValueError(f"base_learning_rate must be > 0, got {base_learning_rate}.")
+            raise ValueError(
+                f"base_learning_rate must be > 0, got {base_learning_rate}."
+            )
         self.target_learning_rate = scaled_learning_rate(
             base_learning_rate, base_batch_size, global_batch_size, scaling_rule
         )
@@ -120,7 +127,7 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
                 )
             if warmup_epochs < 0:
                 raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}.")
-            total_warmup_steps = int(round(warmup_epochs * steps_per_epoch))
+            total_warmup_steps = round(warmup_epochs * steps_per_epoch)
         else:
             total_warmup_steps = int(warmup_steps or 0)
         if total_warmup_steps < 0:
@@ -165,7 +172,9 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
             "warmup_epochs": self.warmup_epochs,
             "steps_per_epoch": self.steps_per_epoch,
             "decay": (
-                None if self.decay is None else keras.optimizers.schedules.serialize(self.decay)
+                None
+                if self.decay is None
+                else keras.optimizers.schedules.serialize(self.decay)
             ),
             "name": self.name,
         }

@@ -1,0 +1,106 @@
+"""Checks shared by the test modules: data location, fresh-process reload, serialization."""
+
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def data_dir(dataset: str) -> pathlib.Path:
+    """Folder of a real dataset, or skips the test with the reason.
+
+    Looks at ``$TFREC_DATA_DIR/<dataset>``, then ``../shared/data/<dataset>`` beside the
+    repository (where CI has it).
+    """
+    candidates = []
+    if os.environ.get("TFREC_DATA_DIR"):
+        candidates.append(pathlib.Path(os.environ["TFREC_DATA_DIR"]) / dataset)
+    candidates.append(REPO_ROOT.parent / "shared" / "data" / dataset)
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    pytest.skip(f"dataset {dataset} not found (tried {', '.join(map(str, candidates))})")
+
+
+def run_in_fresh_process(code: str, timeout: float = 300.0, env=None) -> str:
+    """Runs Python `code` in a new interpreter that must not import tfrec; returns its stdout.
+
+    The code runs with TF_USE_LEGACY_KERAS unset, as a TF Serving client's Python would. The
+    test fails with the child's stderr if it exits non-zero or imports tfrec.
+    """
+    guard = textwrap.dedent(
+        """
+        import sys
+        import atexit
+        def _no_tfrec():
+            if any(name == "tfrec" or name.startswith("tfrec.") for name in sys.modules):
+                sys.stderr.write("fresh process imported tfrec\\n")
+                sys.stdout.flush()
+                import os
+                os._exit(3)
+        atexit.register(_no_tfrec)
+        """
+    )
+    child_env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    child_env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    child_env.pop("PYTHONPATH", None)
+    child_env.update(env or {})
+    result = subprocess.run(
+        [sys.executable, "-c", guard + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env,
+        cwd="/",
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"fresh process failed (exit {result.returncode}):\n{result.stderr[-4000:]}"
+        )
+    return result.stdout
+
+
+def assert_keras_serialization_round_trip(model, inputs, tmp_path, atol=1e-6):
+    """get_config/from_config rebuilds the model, and save/reload in the .keras format gives
+    identical outputs (`training=False`)."""
+    import tf_keras as keras
+
+    expected = np.asarray(model(inputs, training=False))
+    config = model.get_config()
+    clone = model.__class__.from_config(config)
+    clone(inputs, training=False)  # builds the variables
+    assert clone.get_config() == config
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(np.asarray(clone(inputs, training=False)), expected, atol=atol)
+
+    path = pathlib.Path(tmp_path) / "model.keras"
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    assert type(reloaded) is type(model)
+    np.testing.assert_allclose(np.asarray(reloaded(inputs, training=False)), expected, atol=atol)
+    return reloaded
+
+
+def assert_float32_outputs_under_mixed_precision(build_model, inputs, policy="mixed_float16"):
+    """Builds a model under a mixed policy and checks its outputs are float32 and finite while
+    its hidden layers compute in the policy's dtype."""
+    import tf_keras as keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = build_model()
+        outputs = model(inputs, training=False)
+        assert outputs.dtype.name == "float32", outputs.dtype
+        assert np.all(np.isfinite(np.asarray(outputs)))
+        compute_dtypes = {layer.compute_dtype for layer in model.layers}
+        assert policy.split("_")[1] in compute_dtypes, compute_dtypes
+        return model
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
