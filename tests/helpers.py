@@ -60,9 +60,7 @@ def run_in_fresh_process(code: str, timeout: float = 300.0, env=None) -> str:
         cwd="/",
     )
     if result.returncode != 0:
-        pytest.fail(
-            f"fresh process failed (exit {result.returncode}):\n{result.stderr[-4000:]}"
-        )
+        pytest.fail(f"fresh process failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
     return result.stdout
 
 

@@ -16,11 +16,16 @@ def test_mult_vae_trains_evaluates_exports_and_writes_metrics(tmp_path, capsys):
     code, metrics = _run(
         tmp_path,
         "mult-vae",
-        "--dataset", "ml-100k",
-        "--data-dir", str(data_dir("ml-100k")),
-        "--epochs", "2",
-        "--batch-size", "128",
-        "--export-dir", str(tmp_path / "models" / "mult_vae"),
+        "--dataset",
+        "ml-100k",
+        "--data-dir",
+        str(data_dir("ml-100k")),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "128",
+        "--export-dir",
+        str(tmp_path / "models" / "mult_vae"),
     )
     assert code == 0
     for key in ("recall@20", "recall@50", "ndcg@100"):
@@ -35,7 +40,12 @@ def test_popularity_is_beaten_by_ease_on_ml100k(tmp_path):
     results = {}
     for model in ("popularity", "ease"):
         code, metrics = _run(
-            tmp_path, model, "--dataset", "ml-100k", "--data-dir", str(data_dir("ml-100k")),
+            tmp_path,
+            model,
+            "--dataset",
+            "ml-100k",
+            "--data-dir",
+            str(data_dir("ml-100k")),
             "--no-export",
         )
         assert code == 0

@@ -59,9 +59,7 @@ def test_pairwise_auc_matches_pair_loop():
 
 def _tiny_split():
     # 3 users x 6 items; item 5 withheld (new). Item training counts: 0:3, 1:1, 2:1, 3:0, 4:0.
-    train = np.array(
-        [[1, 1, 0, 0, 0, 0], [1, 0, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0]], np.float32
-    )
+    train = np.array([[1, 1, 0, 0, 0, 0], [1, 0, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0]], np.float32)
     new = np.zeros((3, 6), np.float32)
     new[0, 5] = 1.0
     return LeaveOneOutSplit(

@@ -51,7 +51,9 @@ def test_numpy_matches_reference(k):
     targets[:, 0] = 1  # every user has a target
     expected_recall, expected_ndcg = _reference(scores, targets, k)
     np.testing.assert_allclose(recall_at_k(scores, targets, k), expected_recall, rtol=1e-6)
-    np.testing.assert_allclose(ndcg_at_k(scores, sp.csr_matrix(targets), k), expected_ndcg, rtol=1e-6)
+    np.testing.assert_allclose(
+        ndcg_at_k(scores, sp.csr_matrix(targets), k), expected_ndcg, rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("metric_class, index", [(RecallAtK, 0), (NDCGAtK, 1)])

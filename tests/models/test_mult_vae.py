@@ -30,7 +30,9 @@ def _clustered_interactions(num_users=120, seed=0):
 def test_training_reduces_loss_and_learns_structure(model_class):
     keras.utils.set_random_seed(1)
     matrix = _clustered_interactions()
-    model = model_class(NUM_ITEMS, latent_dim=8, **({"hidden_dims": (16,)} if model_class is MultVAE else {}))
+    model = model_class(
+        NUM_ITEMS, latent_dim=8, **({"hidden_dims": (16,)} if model_class is MultVAE else {})
+    )
     model.compile(optimizer=keras.optimizers.Adam(0.01), metrics=[NDCGAtK(5)])
     # Held-out users of each group: fold-in = even items of the block, targets = all odd ones,
     # so a model that learned the blocks ranks exactly the targets first (NDCG@5 near 1).
@@ -52,7 +54,9 @@ def test_training_reduces_loss_and_learns_structure(model_class):
 
 
 def test_kl_annealing_counts_updates_up_to_the_cap():
-    model = MultVAE(NUM_ITEMS, hidden_dims=(8,), latent_dim=4, anneal_cap=0.2, total_anneal_steps=10)
+    model = MultVAE(
+        NUM_ITEMS, hidden_dims=(8,), latent_dim=4, anneal_cap=0.2, total_anneal_steps=10
+    )
     model.compile(optimizer=keras.optimizers.SGD(0.0))
     history = model.fit(sparse_user_batches(_clustered_interactions(40), 10), epochs=4, verbose=0)
     # 4 batches per epoch; beta is logged as the epoch mean of min(0.2, updates / 10).

@@ -54,10 +54,13 @@ def test_new_item_scores_use_features_only():
     model = _vbpr()
     features = np.array([[1.0, 0.0, 2.0]], np.float32)
     theta = model.user_visual_factors.numpy()[2]
-    expected = theta @ (features[0] @ model.visual_projection.numpy()) + features[
-        0
-    ] @ model.visual_bias.numpy()
-    np.testing.assert_allclose(model.score_new_items([2], features).numpy(), [[expected]], rtol=1e-5)
+    expected = (
+        theta @ (features[0] @ model.visual_projection.numpy())
+        + features[0] @ model.visual_bias.numpy()
+    )
+    np.testing.assert_allclose(
+        model.score_new_items([2], features).numpy(), [[expected]], rtol=1e-5
+    )
     assert np.all(BPRMF(3, 4, num_factors=2).score_new_items([0, 1], features).numpy() == 0)
 
 
@@ -86,8 +89,8 @@ def test_bpr_mf_is_vbpr_without_visual_term():
         "item_bias",
     }
     u, i = 2, 3
-    expected = model.item_bias.numpy()[i] + model.user_factors.numpy()[u] @ (
-        model.item_factors.numpy()[i]
+    expected = (
+        model.item_bias.numpy()[i] + model.user_factors.numpy()[u] @ (model.item_factors.numpy()[i])
     )
     np.testing.assert_allclose(model({"user": [u], "item": [i]}).numpy(), [expected], rtol=1e-5)
     with pytest.raises(ValueError, match="no visual term"):

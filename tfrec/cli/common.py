@@ -40,7 +40,9 @@ def add_common_arguments(parser, default_dataset: str, datasets, default_batch_s
     )
     parser.add_argument("--no-export", action="store_true", help="Skip the SavedModel export.")
     parser.add_argument("--metrics-out", default=None, help="Write the metrics as JSON here.")
-    parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras verbosity.")
+    parser.add_argument(
+        "--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras verbosity."
+    )
 
 
 def positive_int(name: str, value) -> int:
@@ -88,3 +90,97 @@ def print_table(title: str, rows) -> None:
     print(title)
     for name, value in rows:
         print(f"  {name:<12} {value:.4f}" if isinstance(value, float) else f"  {name:<12} {value}")
+
+
+# === Scaling (distributed training, warmup, linear scaling rule) ===
+
+SCALING_RULES = ("linear", "sqrt", "none")
+
+
+def add_scaling_arguments(parser) -> None:
+    """Adds --distribute --base-batch-size --lr-scaling --warmup-epochs --threads-per-worker."""
+    from tfrec.distribute import DISTRIBUTE_KINDS
+
+    group = parser.add_argument_group("scaling (Goyal et al., 2017)")
+    group.add_argument(
+        "--distribute",
+        default="none",
+        choices=DISTRIBUTE_KINDS,
+        help="none: one process; horovod: launch with `horovodrun -np N tfrec train ...`; "
+        "multiworker: tf.distribute.MultiWorkerMirroredStrategy, one process per TF_CONFIG task. "
+        "--batch-size stays the global batch and is split evenly across workers.",
+    )
+    group.add_argument(
+        "--base-batch-size",
+        type=int,
+        default=None,
+        help="Batch size --learning-rate was tuned at (default: --batch-size, i.e. no scaling).",
+    )
+    group.add_argument(
+        "--lr-scaling",
+        default="linear",
+        choices=SCALING_RULES,
+        help="How the rate grows with global batch / base batch: linear (Goyal), sqrt, none.",
+    )
+    group.add_argument(
+        "--warmup-epochs",
+        type=float,
+        default=0.0,
+        help="Ramp the rate linearly per step from --learning-rate to the scaled rate over this "
+        "many epochs (Goyal et al. use 5). Default 0.",
+    )
+    group.add_argument(
+        "--threads-per-worker",
+        type=int,
+        default=None,
+        help="TensorFlow threads per worker (e.g. cores / workers when workers share a machine).",
+    )
+
+
+def make_distribute_context(args):
+    """Creates the `tfrec.distribute` context named by --distribute (before any TF op)."""
+    from tfrec.distribute import make_context
+
+    if args.threads_per_worker is not None:
+        positive_int("--threads-per-worker", args.threads_per_worker)
+    if args.distribute == "horovod":
+        return make_context("horovod", threads=args.threads_per_worker)
+    context = make_context(args.distribute)
+    if args.threads_per_worker:
+        from tfrec.distribute.distributed_context import tf_threads_per_worker
+
+        tf_threads_per_worker(args.threads_per_worker)
+    return context
+
+
+def local_batch_size(args, context) -> int:
+    """The per-worker batch: --batch-size (global) / world size, which must divide evenly."""
+    global_batch = positive_int("--batch-size", args.batch_size)
+    if global_batch % context.world_size:
+        raise ValueError(
+            f"--batch-size {global_batch} (global) must be divisible by the world size "
+            f"{context.world_size}."
+        )
+    return global_batch // context.world_size
+
+
+def learning_rate_schedule(args, steps_per_epoch: int):
+    """`LinearScalingWarmup` from --learning-rate/--base-batch-size/--lr-scaling/--warmup-epochs.
+
+    Returns the plain float --learning-rate when there is nothing to scale or warm up.
+    """
+    from tfrec.schedules import LinearScalingWarmup
+
+    base_batch = positive_int("--base-batch-size", args.base_batch_size or args.batch_size)
+    if args.warmup_epochs < 0:
+        raise ValueError(f"--warmup-epochs must be >= 0, got {args.warmup_epochs}.")
+    if base_batch == args.batch_size and not args.warmup_epochs:
+        return args.learning_rate
+    return LinearScalingWarmup(
+        args.learning_rate,
+        base_batch_size=base_batch,
+        global_batch_size=args.batch_size,
+        scaling_rule=args.lr_scaling,
+        warmup_epochs=args.warmup_epochs,
+        steps_per_epoch=steps_per_epoch,
+    )

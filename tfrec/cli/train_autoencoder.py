@@ -49,6 +49,7 @@ def add_arguments(parser) -> None:
         help="Stop after this many epochs without a better validation NDCG@100 "
         "(default: never stop early; the best epoch's weights are restored either way).",
     )
+    common.add_scaling_arguments(parser)
 
 
 def _build_model(args, num_items):
@@ -80,22 +81,43 @@ def _build_model(args, num_items):
     return models.Popularity(num_items)
 
 
-def _train_with_fit(args, model, split, epochs):
-    """Trains a Keras autoencoder with `fit`; returns the validation NDCG@100 curve."""
+def _train_with_fit(args, model, split, epochs, context):
+    """Trains a Keras autoencoder with `fit`; returns the validation NDCG@100 curve.
+
+    Under --distribute each worker reads its shard of one seeded shuffle per epoch at the local
+    batch (global / world size), gradients are averaged across workers and the rate follows
+    `LinearScalingWarmup`. Every worker runs the (cheap) validation on all validation users so
+    that all take the same best-epoch and early-stopping decisions.
+    """
     import tf_keras as keras
 
     from tfrec.data.pipeline import sparse_evaluation_batches, sparse_user_batches
     from tfrec.metrics import NDCGAtK
 
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate),
-        metrics=[NDCGAtK(100)],
+    local_batch = common.local_batch_size(args, context)
+    steps_per_epoch = context.steps_per_epoch(split.train.num_users, local_batch)
+    learning_rate = common.learning_rate_schedule(args, steps_per_epoch)
+    with context.scope():
+        model.compile(
+            optimizer=context.wrap_optimizer(keras.optimizers.Adam(learning_rate=learning_rate)),
+            metrics=[NDCGAtK(100)],
+        )
+    train = context.fit_data(
+        lambda num_shards, shard_index: sparse_user_batches(
+            split.train.matrix,
+            local_batch,
+            shuffle=True,
+            seed=args.seed,
+            num_shards=num_shards,
+            shard_index=shard_index,
+        ),
+        steps_per_epoch,
     )
-    train = sparse_user_batches(split.train.matrix, args.batch_size, shuffle=True, seed=args.seed)
     validation = sparse_evaluation_batches(
         split.validation_fold_in, split.validation_target, batch_size=2000
     )
-    callbacks = [
+    # Horovod's broadcast and metric averaging come first, so early stopping sees averaged logs.
+    callbacks = context.callbacks() + [
         keras.callbacks.EarlyStopping(
             monitor="val_ndcg@100",
             mode="max",
@@ -106,7 +128,11 @@ def _train_with_fit(args, model, split, epochs):
         keras.callbacks.TerminateOnNaN(),
     ]
     history = model.fit(
-        train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=args.verbose
+        **train,
+        validation_data=validation,
+        epochs=epochs,
+        callbacks=callbacks,
+        verbose=args.verbose if context.is_chief else 0,
     )
     return [float(v) for v in history.history.get("val_ndcg@100", [])]
 
@@ -125,6 +151,12 @@ def run(args) -> dict:
     common.positive_int("--validation-users", validation_users)
     common.positive_int("--test-users", test_users)
 
+    # The distribute context first: MultiWorkerMirroredStrategy must exist before any TF op.
+    context = common.make_distribute_context(args)
+    if context.kind != "none" and args.model not in ("mult-vae", "mult-dae"):
+        raise ValueError(
+            f"--distribute {context.kind} needs mult-vae or mult-dae, not {args.model}."
+        )
     common.set_seed(args.seed)
     common.apply_precision(args.precision)
     frame = read_movielens(args.dataset, args.data_dir, args.download, args.cache_dir)
@@ -136,22 +168,28 @@ def run(args) -> dict:
         min_user_interactions=args.min_user_interactions,
         seed=args.seed,
     )
-    print(
-        f"{args.dataset}: {split.train.num_users} training users, "
-        f"{len(split.validation_user_ids)} validation and {len(split.test_user_ids)} test users, "
-        f"{split.num_items} items, {split.train.num_interactions} training interactions."
-    )
+    if context.is_chief:
+        print(
+            f"{args.dataset}: {split.train.num_users} training users, "
+            f"{len(split.validation_user_ids)} validation and "
+            f"{len(split.test_user_ids)} test users, "
+            f"{split.num_items} items, {split.train.num_interactions} training interactions."
+        )
 
     from tfrec.metrics import evaluate_heldout_users
 
-    model = _build_model(args, split.num_items)
+    with context.scope():
+        model = _build_model(args, split.num_items)
     started = time.time()
     if hasattr(model, "fit_closed_form"):
         model.fit_closed_form(split.train.matrix)
         curve = []
     else:
-        curve = _train_with_fit(args, model, split, epochs)
+        curve = _train_with_fit(args, model, split, epochs, context)
     train_seconds = time.time() - started
+    if not context.is_chief:
+        # Test evaluation, export and metrics are the chief's alone (rank 0).
+        return {"rank": context.rank, "train_seconds": train_seconds}
 
     def score(x):
         return model(x, training=False).numpy()
@@ -174,10 +212,14 @@ def run(args) -> dict:
         "validation_curve": {"ndcg@100": curve},
         "best_epoch": (curve.index(max(curve)) + 1) if curve else None,
         "train_seconds": train_seconds,
+        **context.describe(),
         "arguments": {k: v for k, v in vars(args).items() if not k.startswith("_")},
     }
     if not args.no_export:
-        payload["export"] = str(_export(args, model, split))
+        import numpy as np
+
+        example = np.zeros((1, split.num_items), np.float32)
+        payload["export"] = str(_export(args, context.chief_model(model, example), split))
         print(f"SavedModel written to {payload['export']}")
     if args.metrics_out:
         common.write_metrics(args.metrics_out, payload)

@@ -315,9 +315,7 @@ def _serving_class():
             )
             train = train.tocsr()
             self.train_keys = tf.Variable(positive_keys(train), trainable=False)
-            self.train_counts = tf.Variable(
-                np.diff(train.indptr).astype(np.int32), trainable=False
-            )
+            self.train_counts = tf.Variable(np.diff(train.indptr).astype(np.int32), trainable=False)
             self.feature_dim = model.feature_dim
             default = tf.constant(self.default_k, tf.int32)
 
@@ -347,10 +345,12 @@ def _serving_class():
 
         def _rows(self, user_id):
             rows = self.user_row.lookup(user_id)
-            tf.debugging.assert_non_negative(
+            check = tf.debugging.assert_non_negative(
                 rows, message="user_id holds an id that was not a training user"
             )
-            return rows
+            # The check must run before any gather, which would fail with a less clear message.
+            with tf.control_dependencies([check]):
+                return tf.identity(rows)
 
         def _recommend(self, user_id, k):
             tf.debugging.assert_greater_equal(k, 1, message="k must be >= 1")
@@ -359,13 +359,11 @@ def _serving_class():
             )
             rows = self._rows(user_id)
             queries = self.model.user_embeddings(rows)
-            seen = tf.reduce_max(tf.gather(self.train_counts, rows), initial_value=0)
+            seen = tf.reduce_max(tf.concat([tf.gather(self.train_counts, rows), [0]], 0))
             fetch = tf.minimum(k + seen, self.num_items)
             scores, columns = self.retrieval(queries, k=fetch)
             keys = rows[:, tf.newaxis] * self.num_items + tf.cast(columns, tf.int64)
-            found = tf.searchsorted(
-                self.train_keys, tf.reshape(keys, [-1]), out_type=tf.int32
-            )
+            found = tf.searchsorted(self.train_keys, tf.reshape(keys, [-1]), out_type=tf.int32)
             found = tf.minimum(found, tf.size(self.train_keys) - 1)
             excluded = tf.reshape(
                 tf.equal(tf.gather(self.train_keys, found), tf.reshape(keys, [-1])),

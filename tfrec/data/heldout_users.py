@@ -100,7 +100,9 @@ def _fold_in_target_split(frame, user_ids, item_ids, target_fraction, rng):
         # Liang's split_train_test_proportion: users with fewer than 5 items keep all as fold-in.
         if len(items) >= 5:
             chosen = np.zeros(len(items), bool)
-            chosen[rng.choice(len(items), size=int(target_fraction * len(items)), replace=False)] = True
+            chosen[
+                rng.choice(len(items), size=int(target_fraction * len(items)), replace=False)
+            ] = True
         else:
             chosen = np.zeros(len(items), bool)
         fold_in_rows.append(np.full((~chosen).sum(), position))

@@ -36,7 +36,11 @@ class Interactions:
 
     @classmethod
     def from_frame(
-        cls, frame: pd.DataFrame, user_col: str = "user_id", item_col: str = "item_id", item_ids=None
+        cls,
+        frame: pd.DataFrame,
+        user_col: str = "user_id",
+        item_col: str = "item_id",
+        item_ids=None,
     ) -> "Interactions":
         """Builds the matrix from (user, item) rows; duplicate pairs count once.
 

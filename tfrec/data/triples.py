@@ -136,9 +136,7 @@ def bpr_triples(
         candidates = candidates.astype(np.int32)
     is_candidate = np.zeros(num_items, bool)
     is_candidate[candidates] = True
-    positives_among_candidates = np.bincount(
-        users[is_candidate[items]], minlength=num_users
-    )
+    positives_among_candidates = np.bincount(users[is_candidate[items]], minlength=num_users)
     full = np.flatnonzero(positives_among_candidates >= len(candidates))
     if full.size:
         raise ValueError(
@@ -171,7 +169,11 @@ def bpr_triples(
                 tf.data.Dataset.from_tensors(order[num_full * batch_size :])
             )
         return tf.data.Dataset.zip(
-            (batches, tf.data.Dataset.range(num_batches), tf.data.Dataset.from_tensors(epoch_seed).repeat())
+            (
+                batches,
+                tf.data.Dataset.range(num_batches),
+                tf.data.Dataset.from_tensors(epoch_seed).repeat(),
+            )
         )
 
     def make_triples(index, batch_index, epoch_seed):

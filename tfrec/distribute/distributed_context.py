@@ -14,8 +14,8 @@ class DistributedContext:
 
     The contract, following Goyal et al. (2017) and NVIDIA's VAE-CF recipe:
 
-    - data: `fit_data(dataset_fn, steps_per_epoch)` calls ``dataset_fn(num_shards, shard_index)``, which
-      must return this worker's part of one seeded shuffle per epoch, batched at the local batch
+    - data: `fit_data(dataset_fn, steps_per_epoch)` calls
+      ``dataset_fn(num_shards, shard_index)``, which must return this worker's part of one seeded shuffle per epoch, batched at the local batch
       size, with the same number of batches on every worker
       (`tfrec.data.pipeline.sparse_user_batches` does this);
     - optimisation: build the model and optimiser inside `scope()`, pass the optimiser through
@@ -76,11 +76,19 @@ class DistributedContext:
             steps_per_epoch: int. Batches per epoch on each worker (`steps_per_epoch()`).
 
         Returns:
-            ``{"x": data}`` (plus ``steps_per_epoch`` where the context needs it), to call
-            ``model.fit(**context.fit_data(...), epochs=...)``.
+            ``{"x": data, "steps_per_epoch": steps_per_epoch}`` for
+            ``model.fit(**context.fit_data(...), epochs=...)``. The dataset is repeated and
+            `steps_per_epoch` marks epochs, the same in every context: `fit` would otherwise make
+            two iterators of a finite dataset before the first epoch (so a seeded shuffle would
+            start at its second permutation) but only one of a distributed dataset.
+
+        Raises:
+            ValueError: if `steps_per_epoch` < 1.
         """
-        del steps_per_epoch  # fit re-iterates the dataset each epoch.
-        return {"x": dataset_fn(self.world_size, self.rank)}
+        if not steps_per_epoch or steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}.")
+        data = dataset_fn(self.world_size, self.rank).repeat()
+        return {"x": data, "steps_per_epoch": int(steps_per_epoch)}
 
     def chief_model(self, model, example_input=None):
         """A model the chief alone may evaluate and export (the model itself here).

@@ -91,9 +91,7 @@ def horovod_tensorflow_imports(python: str = sys.executable) -> bool:
 def _missing_debian_packages() -> list:
     missing = []
     for package, probe in DEBIAN_BUILD_DEPENDENCIES.items():
-        present = (
-            os.path.exists(probe) if probe.startswith("/") else shutil.which(probe)
-        )
+        present = os.path.exists(probe) if probe.startswith("/") else shutil.which(probe)
         if not present:
             missing.append(package)
     return missing
@@ -101,13 +99,9 @@ def _missing_debian_packages() -> list:
 
 def _run(command: list, step: str, env=None, cwd=None) -> None:
     _log(f"{step}: {' '.join(command)}")
-    result = subprocess.run(
-        command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, check=False
-    )
+    result = subprocess.run(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, check=False)
     if result.returncode != 0:
-        raise InstallError(
-            f"step '{step}' failed with exit status {result.returncode}: {command}"
-        )
+        raise InstallError(f"step '{step}' failed with exit status {result.returncode}: {command}")
 
 
 def install_debian_dependencies() -> None:
@@ -256,11 +250,7 @@ def install(version: str = HOROVOD_VERSION, force: bool = False) -> None:
         InstallError: naming the step that failed.
     """
     if not force and horovod_tensorflow_imports():
-        _log(
-            "horovod.tensorflow already imports in "
-            + sys.executable
-            + "; nothing to do"
-        )
+        _log("horovod.tensorflow already imports in " + sys.executable + "; nothing to do")
         return
     start = time.time()
     install_debian_dependencies()
@@ -269,14 +259,10 @@ def install(version: str = HOROVOD_VERSION, force: bool = False) -> None:
         patch_cmakelists(source)
         build_and_install(source)
     if not horovod_tensorflow_imports():
-        raise InstallError(
-            "horovod installed but 'import horovod.tensorflow' still fails"
-        )
+        raise InstallError("horovod installed but 'import horovod.tensorflow' still fails")
     bin_dir = os.path.dirname(sys.executable)
     if not os.path.exists(os.path.join(bin_dir, "horovodrun")):
-        raise InstallError(
-            f"horovod installed but horovodrun is missing from {bin_dir}"
-        )
+        raise InstallError(f"horovod installed but horovodrun is missing from {bin_dir}")
     _log(f"horovod {version} installed in {time.time() - start:.0f} s")
 
 
@@ -285,12 +271,8 @@ def main(argv=None) -> int:
         prog="python -m tfrec.distribute.install_horovod",
         description="Build and install Horovod (TensorFlow + Gloo) for this interpreter.",
     )
-    parser.add_argument(
-        "--version", default=HOROVOD_VERSION, help="Horovod version to build."
-    )
-    parser.add_argument(
-        "--force", action="store_true", help="Rebuild even if Horovod imports."
-    )
+    parser.add_argument("--version", default=HOROVOD_VERSION, help="Horovod version to build.")
+    parser.add_argument("--force", action="store_true", help="Rebuild even if Horovod imports.")
     args = parser.parse_args(argv)
     try:
         install(args.version, force=args.force)

@@ -39,9 +39,7 @@ def parse_tf_config(raw=None) -> dict:
     kind, index = task.get("type"), task.get("index")
     members = {"worker": workers, "chief": chiefs}.get(kind)
     if members is None or not isinstance(index, int) or not 0 <= index < len(members):
-        raise ValueError(
-            f"TF_CONFIG task {task} is not a member of its cluster {cluster}"
-        )
+        raise ValueError(f"TF_CONFIG task {task} is not a member of its cluster {cluster}")
     return config
 
 
@@ -72,12 +70,8 @@ class MultiWorkerContext(DistributedContext):
         config = parse_tf_config(tf_config)
         if tf_config is not None:
             os.environ["TF_CONFIG"] = tf_config
-        options = tf.distribute.experimental.CommunicationOptions(
-            timeout_seconds=timeout_seconds
-        )
-        self.strategy = tf.distribute.MultiWorkerMirroredStrategy(
-            communication_options=options
-        )
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout_seconds)
+        self.strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
         resolver = self.strategy.cluster_resolver
         cluster = config["cluster"]
         members = list(cluster.get("chief", [])) + list(cluster.get("worker", []))

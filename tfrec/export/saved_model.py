@@ -48,9 +48,7 @@ def write_warmup_requests(export_dir, model_name: str, requests) -> pathlib.Path
         for signature_name, inputs_list in requests.items():
             for inputs in inputs_list:
                 request = predict_pb2.PredictRequest(
-                    model_spec=model_pb2.ModelSpec(
-                        name=model_name, signature_name=signature_name
-                    )
+                    model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature_name)
                 )
                 for name, value in inputs.items():
                     request.inputs[name].CopyFrom(tf.make_tensor_proto(np.asarray(value)))

@@ -1,0 +1,3 @@
+"""Item feature extractors (image and text embeddings) for content-aware recommenders."""
+
+from tfrec.features.image_features import image_features, save_item_features  # noqa: F401

@@ -120,7 +120,6 @@ def evaluate_leave_one_out(
     if target not in ("test", "validation"):
         raise ValueError(f"target must be 'test' or 'validation', got {target!r}.")
     targets = split.test_items if target == "test" else split.validation_items
-    other = split.validation_items if target == "test" else split.test_items
     users = np.flatnonzero(targets >= 0).astype(np.int32)
     if users.size == 0:
         raise ValueError(f"The split has no {target} items.")

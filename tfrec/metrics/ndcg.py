@@ -30,7 +30,9 @@ class NDCGAtK(TopKMetric):
 
     def _per_user(self, hits, num_targets):
         width = tf.shape(hits)[1]
-        discounts = 1.0 / (tf.math.log(tf.cast(tf.range(width), tf.float32) + 2.0) / tf.math.log(2.0))
+        discounts = 1.0 / (
+            tf.math.log(tf.cast(tf.range(width), tf.float32) + 2.0) / tf.math.log(2.0)
+        )
         dcg = tf.reduce_sum(hits * discounts, axis=1)
         ideal_length = tf.cast(tf.minimum(tf.cast(width, tf.float32), num_targets), tf.int32)
         ideal_mask = tf.sequence_mask(ideal_length, width, dtype=tf.float32)

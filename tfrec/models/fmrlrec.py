@@ -186,9 +186,9 @@ class FMRLRec(keras.Model):
         """Projected representations of every index (row 0: padding), `[num_items + 1, d]`."""
         parts = []
         if self.item_text_table is not None:
-            parts.append(tf.convert_to_tensor(self.item_text_table))
+            parts.append(tf.cast(self.item_text_table, tf.float32))
         if self.item_image_table is not None:
-            parts.append(tf.convert_to_tensor(self.item_image_table))
+            parts.append(tf.cast(self.item_image_table, tf.float32))
         if self.item_id_embedding is not None:
             parts.append(
                 tf.cast(self.item_id_embedding(tf.range(self.num_items + 1)), tf.float32)

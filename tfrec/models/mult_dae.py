@@ -63,6 +63,7 @@ class MultDAE(AutoencoderRecommender):
 
         # === Layers ===
         regularizer = keras.regularizers.L2(l2_regularization) if l2_regularization else None
+
         def dense(width, name):
             return keras.layers.Dense(
                 width,
@@ -74,9 +75,7 @@ class MultDAE(AutoencoderRecommender):
 
         self.input_dropout = keras.layers.Dropout(dropout_rate, name="input_dropout")
         widths = tuple(hidden_dims) + (int(latent_dim),) + tuple(reversed(tuple(hidden_dims)))
-        self.hidden_layers = [
-            dense(width, f"hidden_{i}") for i, width in enumerate(widths)
-        ]
+        self.hidden_layers = [dense(width, f"hidden_{i}") for i, width in enumerate(widths)]
         self.output_logits = keras.layers.Dense(
             self.num_items,
             kernel_regularizer=regularizer,

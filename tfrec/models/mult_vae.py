@@ -87,6 +87,7 @@ class MultVAE(AutoencoderRecommender):
 
         # === Layers ===
         regularizer = keras.regularizers.L2(l2_regularization) if l2_regularization else None
+
         def dense(width, name):
             return keras.layers.Dense(
                 width,
@@ -97,10 +98,7 @@ class MultVAE(AutoencoderRecommender):
             )
 
         self.input_dropout = keras.layers.Dropout(dropout_rate, name="input_dropout")
-        self.encoder_layers = [
-            dense(width, f"encoder_{i}")
-            for i, width in enumerate(hidden_dims)
-        ]
+        self.encoder_layers = [dense(width, f"encoder_{i}") for i, width in enumerate(hidden_dims)]
         # The Gaussian parameters and the output logits stay float32 under mixed precision:
         # exp(log_var) and the softmax over thousands of items overflow or lose mass in float16.
         self.gaussian_parameters = keras.layers.Dense(
@@ -111,8 +109,7 @@ class MultVAE(AutoencoderRecommender):
             name="gaussian_parameters",
         )
         self.decoder_layers = [
-            dense(width, f"decoder_{i}")
-            for i, width in enumerate(reversed(tuple(hidden_dims)))
+            dense(width, f"decoder_{i}") for i, width in enumerate(reversed(tuple(hidden_dims)))
         ]
         self.output_logits = keras.layers.Dense(
             self.num_items,
@@ -135,7 +132,7 @@ class MultVAE(AutoencoderRecommender):
         self.l2_regularization = float(l2_regularization)
 
     def encode(self, inputs, training=False):
-        """Returns the Gaussian posterior ``(mean, log_variance)``, each float32 `[batch, latent]`."""
+        """Gaussian posterior ``(mean, log_variance)``, each float32 `[batch, latent_dim]`."""
         x = tf.math.l2_normalize(to_dense_interactions(inputs, self.num_items), axis=1)
         h = self.input_dropout(x, training=training)
         for layer in self.encoder_layers:
@@ -191,7 +188,9 @@ class MultVAE(AutoencoderRecommender):
     @property
     def metrics(self):
         # Listed so that `fit` resets them each epoch; compiled ranking metrics follow.
-        return unique_metrics([self.loss_tracker, self.kl_tracker, self.beta_tracker] + list(super().metrics))
+        return unique_metrics(
+            [self.loss_tracker, self.kl_tracker, self.beta_tracker] + list(super().metrics)
+        )
 
     def get_config(self):
         config = super().get_config()
