@@ -16,12 +16,11 @@ Input variants:
 import argparse
 import time
 
-import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
-
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
+import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from tfrec.data.heldout_users import split_heldout_users  # noqa: E402
 from tfrec.data.movielens import read_movielens  # noqa: E402
 from tfrec.data.pipeline import sparse_user_batches  # noqa: E402
@@ -63,8 +62,10 @@ def main():
         f"ML-1M training matrix: {num_users} users x {num_items} items, {matrix.nnz} interactions; "
         f"CSR {csr_bytes / 2**20:.1f} MiB vs dense {num_users * num_items * 4 / 2**20:.1f} MiB"
     )
-    print(f"TensorFlow {tf.__version__}, {len(tf.config.list_physical_devices('CPU'))} CPU device, "
-          f"batch {args.batch_size}, {args.epochs} timed epochs after 1 warm-up epoch")
+    print(
+        f"TensorFlow {tf.__version__}, {len(tf.config.list_physical_devices('CPU'))} CPU device, "
+        f"batch {args.batch_size}, {args.epochs} timed epochs after 1 warm-up epoch"
+    )
     variants = [
         ("sparse", True),
         ("sparse", False),
@@ -77,9 +78,7 @@ def main():
         model = MultVAE(num_items)
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
         if input_kind == "sparse":
-            data = sparse_user_batches(
-                matrix, args.batch_size, seed=args.seed, prefetch=prefetch
-            )
+            data = sparse_user_batches(matrix, args.batch_size, seed=args.seed, prefetch=prefetch)
         else:
             data = dense_batches(matrix, args.batch_size, args.seed, prefetch)
         timer = EpochTimer()

@@ -35,18 +35,14 @@ def test_known_values_linear_rule():
 
 
 def test_warmup_in_epochs_equals_steps():
-    in_epochs = LinearScalingWarmup(
-        1e-3, 500, 2000, warmup_epochs=2.5, steps_per_epoch=4
-    )
+    in_epochs = LinearScalingWarmup(1e-3, 500, 2000, warmup_epochs=2.5, steps_per_epoch=4)
     in_steps = LinearScalingWarmup(1e-3, 500, 2000, warmup_steps=10)
     for step in range(14):
         assert float(in_epochs(step)) == pytest.approx(float(in_steps(step)), rel=1e-7)
 
 
 def test_decay_after_warmup_is_scaled_by_the_rule():
-    decay = keras.optimizers.schedules.ExponentialDecay(
-        0.1, decay_steps=10, decay_rate=0.5
-    )
+    decay = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
 
     def py_decay(step):
         return 0.1 * 0.5 ** (step / 10)
@@ -79,9 +75,7 @@ def test_optimizer_with_schedule_saves_and_reloads(tmp_path):
     model = keras.Sequential([keras.layers.Dense(1, input_shape=(3,))])
     schedule = LinearScalingWarmup(0.05, 32, 64, warmup_steps=3)
     model.compile(keras.optimizers.SGD(schedule), "mse")
-    model.fit(
-        np.ones((8, 3), np.float32), np.ones((8, 1), np.float32), epochs=1, verbose=0
-    )
+    model.fit(np.ones((8, 3), np.float32), np.ones((8, 1), np.float32), epochs=1, verbose=0)
     path = str(tmp_path / "model.keras")
     model.save(path)
     reloaded = keras.models.load_model(path)

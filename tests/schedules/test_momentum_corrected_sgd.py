@@ -35,9 +35,7 @@ def _numpy_eq10(rates, momentum):
 
 
 def _train(optimizer, steps):
-    model = keras.Sequential(
-        [keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
-    )
+    model = keras.Sequential([keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
     model.build((None, 2))
 
     def loss(y_true, y_pred):

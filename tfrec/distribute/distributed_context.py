@@ -15,9 +15,9 @@ class DistributedContext:
     The contract, following Goyal et al. (2017) and NVIDIA's VAE-CF recipe:
 
     - data: `fit_data(dataset_fn, steps_per_epoch)` calls
-      ``dataset_fn(num_shards, shard_index)``, which must return this worker's part of one seeded shuffle per epoch, batched at the local batch
-      size, with the same number of batches on every worker
-      (`tfrec.data.pipeline.sparse_user_batches` does this);
+      ``dataset_fn(num_shards, shard_index)``, which must return this worker's part of one
+      seeded shuffle per epoch, batched at the local batch size, with the same number of
+      batches on every worker (`tfrec.data.pipeline.sparse_user_batches` does this);
     - optimisation: build the model and optimiser inside `scope()`, pass the optimiser through
       `wrap_optimizer` before `compile` (under ``mixed_float16`` `compile` then puts the
       distributed optimiser inside its `LossScaleOptimizer`), and add `callbacks()` to `fit`;

@@ -32,9 +32,7 @@ def scaled_learning_rate(
         ValueError: on an unknown rule or non-positive batch sizes.
     """
     if scaling_rule not in SCALING_RULES:
-        raise ValueError(
-            f"scaling_rule must be one of {SCALING_RULES}, got {scaling_rule!r}."
-        )
+        raise ValueError(f"scaling_rule must be one of {SCALING_RULES}, got {scaling_rule!r}.")
     if base_batch_size < 1 or global_batch_size < 1:
         raise ValueError(
             "base_batch_size and global_batch_size must be >= 1, got "
@@ -112,9 +110,7 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
     ):
         super().__init__()
         if not base_learning_rate > 0:
-            raise ValueError(
-                f"base_learning_rate must be > 0, got {base_learning_rate}."
-            )
+            raise ValueError(f"base_learning_rate must be > 0, got {base_learning_rate}.")
         self.target_learning_rate = scaled_learning_rate(
             base_learning_rate, base_batch_size, global_batch_size, scaling_rule
         )
@@ -172,9 +168,7 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
             "warmup_epochs": self.warmup_epochs,
             "steps_per_epoch": self.steps_per_epoch,
             "decay": (
-                None
-                if self.decay is None
-                else keras.optimizers.schedules.serialize(self.decay)
+                None if self.decay is None else keras.optimizers.schedules.serialize(self.decay)
             ),
             "name": self.name,
         }

@@ -34,15 +34,11 @@ class MomentumCorrectedSGD(keras.optimizers.SGD):
           Training ImageNet in 1 Hour. Sec. 2.1, Eq. 9-10.
     """
 
-    def __init__(
-        self, learning_rate=0.01, momentum=0.0, name="MomentumCorrectedSGD", **kwargs
-    ):
+    def __init__(self, learning_rate=0.01, momentum=0.0, name="MomentumCorrectedSGD", **kwargs):
         if kwargs.get("nesterov"):
             raise ValueError("MomentumCorrectedSGD does not implement nesterov=True.")
         kwargs.pop("nesterov", None)
-        super().__init__(
-            learning_rate=learning_rate, momentum=momentum, name=name, **kwargs
-        )
+        super().__init__(learning_rate=learning_rate, momentum=momentum, name=name, **kwargs)
 
     def update_step(self, gradient, variable):
         lr = tf.cast(self.learning_rate, variable.dtype)

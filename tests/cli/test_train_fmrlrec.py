@@ -1,0 +1,73 @@
+import gzip
+import json
+
+import numpy as np
+
+from tests.helpers import run_in_fresh_process
+from tfrec.cli.main import main
+
+NUM_ITEMS = 25
+
+
+def _write_dataset(folder):
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    with gzip.open(folder / "sequential_data.txt.gz", "wt") as handle:
+        for user in range(1, 41):
+            items = rng.choice(np.arange(101, 101 + NUM_ITEMS), size=rng.integers(4, 9), replace=False)
+            handle.write(" ".join(map(str, [user, *items])) + "\n")
+    np.savez(
+        folder / "text_features.npz",
+        item_ids=np.arange(101, 101 + NUM_ITEMS),
+        features=rng.normal(size=(NUM_ITEMS, 6)).astype(np.float32),
+    )
+
+
+def test_train_prints_table_writes_metrics_and_exports_every_size(tmp_path, capsys):
+    data = tmp_path / "beauty"
+    _write_dataset(data)
+    metrics_path = tmp_path / "metrics.json"
+    export = tmp_path / "export"
+    argv = [
+        "train", "fmrlrec", "--dataset", "beauty", "--data-dir", str(data),
+        "--features", "text,id", "--matryoshka-sizes", "4,8", "--max-len", "6",
+        "--epochs", "2", "--batch-size", "16", "--verbose", "0",
+        "--metrics-out", str(metrics_path), "--export-dir", str(export),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "ndcg@10" in printed and "recall@20" in printed
+    payload = json.loads(metrics_path.read_text())
+    assert set(payload["test"]) == {"4", "8"}
+    for values in payload["test"].values():
+        assert set(values) == {f"{m}@{k}" for m in ("ndcg", "recall") for k in (5, 10, 20)}
+        assert all(0.0 <= v <= 1.0 for v in values.values())
+        assert values["recall@5"] <= values["recall@10"] <= values["recall@20"]
+    assert payload["mask_history"] is False
+
+    code = f"""
+    import numpy as np, tensorflow as tf
+    loaded = tf.saved_model.load({str(export / "1")!r})
+    history = np.array([[0, 0, 0, 101, 102, 103], [0, 0, 0, 0, 0, 125]], np.int64)
+    out = {{}}
+    for name in ("serving_size_4", "serving_size_8", "serving_default"):
+        result = loaded.signatures[name](history=tf.constant(history), k=tf.constant(3))
+        ids, scores = result["top_ids"].numpy(), result["top_scores"].numpy()
+        assert ids.shape == (2, 3) and scores.shape == (2, 3), name
+        assert set(ids.ravel()) <= set(range(101, 126)), ids
+        assert np.all(np.diff(scores, axis=1) <= 0)
+        out[name] = scores
+    np.testing.assert_allclose(out["serving_default"], out["serving_size_8"])
+    print("OK", sorted(loaded.signatures))
+    """
+    stdout = run_in_fresh_process(code)
+    assert "OK" in stdout and "serving_size_4" in stdout
+
+
+def test_missing_feature_file_is_a_clear_error(tmp_path, capsys):
+    data = tmp_path / "beauty"
+    _write_dataset(data)
+    argv = ["train", "fmrlrec", "--dataset", "beauty", "--data-dir", str(data),
+            "--features", "image", "--epochs", "1", "--no-export"]  # fmt: skip
+    assert main(argv) == 2
+    assert "image_features.npz" in capsys.readouterr().err
