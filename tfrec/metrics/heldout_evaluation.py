@@ -15,7 +15,7 @@ def evaluate_heldout_users(
 
     Args:
         score_fn: callable mapping a dense float32 numpy batch `[b, num_items]` of fold-in
-            interactions to scores `[b, num_items]` (e.g. a Keras model).
+            interactions to scores `[b, num_items]` (numpy or tensor), e.g. a Keras model.
         fold_in: scipy sparse `[num_users, num_items]`.
         target: scipy sparse `[num_users, num_items]`.
         recall_ks: ints. Cut-offs for Recall@K.
