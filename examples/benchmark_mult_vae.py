@@ -16,15 +16,14 @@ Input variants:
 import argparse
 import time
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
+from tfrec.data.heldout_users import split_heldout_users
+from tfrec.data.movielens import read_movielens
+from tfrec.data.pipeline import sparse_user_batches
+from tfrec.models import MultVAE
 
-import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
-from tfrec.data.heldout_users import split_heldout_users  # noqa: E402
-from tfrec.data.movielens import read_movielens  # noqa: E402
-from tfrec.data.pipeline import sparse_user_batches  # noqa: E402
-from tfrec.models import MultVAE  # noqa: E402
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
 
 
 class EpochTimer(keras.callbacks.Callback):

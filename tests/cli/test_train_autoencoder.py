@@ -1,9 +1,10 @@
 import json
 
+from tfrec.cli.main import main
+
 import pytest
 
 from tests.helpers import data_dir
-from tfrec.cli.main import main
 
 
 def _run(tmp_path, *argv):

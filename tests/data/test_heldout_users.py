@@ -1,10 +1,11 @@
+from tfrec.data.heldout_users import filter_interactions, split_heldout_users
+from tfrec.data.movielens import read_movielens
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.helpers import data_dir
-from tfrec.data.heldout_users import filter_interactions, split_heldout_users
-from tfrec.data.movielens import read_movielens
 
 
 def _frame(num_users=40, num_items=30, per_user=10, seed=0):

@@ -1,8 +1,9 @@
+from tfrec.data.item_features import load_item_features
+
 import numpy as np
 import pytest
 
 from tests.helpers import data_dir
-from tfrec.data.item_features import load_item_features
 
 
 def _write(path, ids, features):

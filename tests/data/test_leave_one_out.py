@@ -65,3 +65,19 @@ def test_new_items_are_withheld_entirely():
 def test_bad_fraction():
     with pytest.raises(ValueError, match="new_item_fraction"):
         split_leave_one_out(_interactions(), new_item_fraction=1.0)
+
+
+def test_real_ml_100k_split():
+    from tests.helpers import data_dir
+    from tfrec.data.item_features import load_item_features
+    from tfrec.data.movielens import read_movielens
+
+    folder = data_dir("ml-100k")
+    data = Interactions.from_frame(read_movielens("ml-100k", folder))
+    split = split_leave_one_out(data, seed=0, new_item_fraction=0.1)
+    assert (split.num_users, split.num_items, len(split.new_items)) == (943, 1682, 168)
+    assert (split.test_items >= 0).all()  # every ML-100K user has >= 20 ratings
+    held = 2 * 943 + split.new_item_interactions.nnz
+    assert split.train.nnz + held == 100000
+    features, has_feature = load_item_features(folder / "image_features.npz", split.item_ids)
+    assert features.shape == (1682, 1280) and has_feature.sum() == 1659

@@ -1,10 +1,11 @@
 import gzip
 
+from tfrec.data.movielens import ARCHIVES, download_movielens, read_movielens
+
 import numpy as np
 import pytest
 
 from tests.helpers import data_dir
-from tfrec.data.movielens import ARCHIVES, download_movielens, read_movielens
 
 
 def test_reads_ml100k_with_ratings_and_timestamps():

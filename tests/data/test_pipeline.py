@@ -1,8 +1,8 @@
+from tfrec.data.pipeline import sparse_evaluation_batches, sparse_user_batches
+
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
-
-from tfrec.data.pipeline import sparse_evaluation_batches, sparse_user_batches
 
 
 def _matrix(num_users=23, num_items=11, seed=0):

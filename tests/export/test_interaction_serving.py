@@ -3,6 +3,10 @@ import pathlib
 import subprocess
 import sys
 
+from tfrec.export import export_saved_model
+from tfrec.export.interaction_serving import InteractionServing
+from tfrec.models import MultDAE, Popularity
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -10,9 +14,6 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from tests.helpers import run_in_fresh_process
-from tfrec.export import export_saved_model
-from tfrec.export.interaction_serving import InteractionServing
-from tfrec.models import MultDAE, Popularity
 
 ITEM_IDS = np.array([10, 20, 30, 40, 50, 60], np.int64)
 

@@ -1,10 +1,10 @@
 import math
 
+from tfrec.metrics import NDCGAtK, RecallAtK, evaluate_heldout_users, ndcg_at_k, recall_at_k
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
-from tfrec.metrics import NDCGAtK, RecallAtK, evaluate_heldout_users, ndcg_at_k, recall_at_k
 
 
 def _reference(scores, targets, k):

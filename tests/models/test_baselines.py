@@ -1,9 +1,10 @@
+from tfrec.models import EASE, Popularity
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from tests.helpers import assert_keras_serialization_round_trip
-from tfrec.models import EASE, Popularity
 
 
 def _interactions(seed=0, users=30, items=8):

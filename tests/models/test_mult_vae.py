@@ -1,3 +1,7 @@
+from tfrec.data.pipeline import sparse_evaluation_batches, sparse_user_batches
+from tfrec.metrics import NDCGAtK
+from tfrec.models import MultDAE, MultVAE
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -8,9 +12,6 @@ from tests.helpers import (
     assert_float32_outputs_under_mixed_precision,
     assert_keras_serialization_round_trip,
 )
-from tfrec.data.pipeline import sparse_evaluation_batches, sparse_user_batches
-from tfrec.metrics import NDCGAtK
-from tfrec.models import MultDAE, MultVAE
 
 NUM_ITEMS = 40
 

@@ -143,14 +143,7 @@ def make_distribute_context(args):
 
     if args.threads_per_worker is not None:
         positive_int("--threads-per-worker", args.threads_per_worker)
-    if args.distribute == "horovod":
-        return make_context("horovod", threads=args.threads_per_worker)
-    context = make_context(args.distribute)
-    if args.threads_per_worker:
-        from tfrec.distribute.distributed_context import tf_threads_per_worker
-
-        tf_threads_per_worker(args.threads_per_worker)
-    return context
+    return make_context(args.distribute, threads=args.threads_per_worker)
 
 
 def local_batch_size(args, context) -> int:

@@ -89,10 +89,10 @@ def _train_with_fit(args, model, split, epochs, context):
     `LinearScalingWarmup`. Every worker runs the (cheap) validation on all validation users so
     that all take the same best-epoch and early-stopping decisions.
     """
-    import tf_keras as keras
-
     from tfrec.data.pipeline import sparse_evaluation_batches, sparse_user_batches
     from tfrec.metrics import NDCGAtK
+
+    import tf_keras as keras
 
     local_batch = common.local_batch_size(args, context)
     steps_per_epoch = context.steps_per_epoch(split.train.num_users, local_batch)
@@ -102,6 +102,7 @@ def _train_with_fit(args, model, split, epochs, context):
             optimizer=context.wrap_optimizer(keras.optimizers.Adam(learning_rate=learning_rate)),
             metrics=[NDCGAtK(100)],
         )
+    context.prepare_model(model)
     train = context.fit_data(
         lambda num_shards, shard_index: sparse_user_batches(
             split.train.matrix,
@@ -123,7 +124,7 @@ def _train_with_fit(args, model, split, epochs, context):
             mode="max",
             patience=args.patience or epochs,
             restore_best_weights=True,
-            verbose=1,
+            verbose=1 if context.is_chief else 0,
         ),
         keras.callbacks.TerminateOnNaN(),
     ]
@@ -187,6 +188,11 @@ def run(args) -> dict:
     else:
         curve = _train_with_fit(args, model, split, epochs, context)
     train_seconds = time.time() - started
+    if context.kind != "none":
+        import numpy as np
+
+        # Every worker takes part in the copy; then evaluation and export are the chief's.
+        model = context.chief_model(model, np.zeros((1, split.num_items), np.float32))
     if not context.is_chief:
         # Test evaluation, export and metrics are the chief's alone (rank 0).
         return {"rank": context.rank, "train_seconds": train_seconds}
@@ -216,10 +222,7 @@ def run(args) -> dict:
         "arguments": {k: v for k, v in vars(args).items() if not k.startswith("_")},
     }
     if not args.no_export:
-        import numpy as np
-
-        example = np.zeros((1, split.num_items), np.float32)
-        payload["export"] = str(_export(args, context.chief_model(model, example), split))
+        payload["export"] = str(_export(args, model, split))
         print(f"SavedModel written to {payload['export']}")
     if args.metrics_out:
         common.write_metrics(args.metrics_out, payload)

@@ -7,11 +7,11 @@ References:
 
 import dataclasses
 
+from tfrec.data.interactions import Interactions
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-
-from tfrec.data.interactions import Interactions
 
 
 @dataclasses.dataclass

@@ -7,10 +7,10 @@ References:
 
 import pathlib
 
+from tfrec.data.paths import resolve_data_dir
+
 import numpy as np
 import pandas as pd
-
-from tfrec.data.paths import resolve_data_dir
 
 # Official archives and the MD5 sums GroupLens publishes beside them (``<archive>.md5``).
 ARCHIVES = {
@@ -30,7 +30,7 @@ ARCHIVES = {
 
 # Rating files per dataset, in order of preference: (file name, separator, header, columns).
 # ``ratings_implicit.csv.gz`` is an ML-1M copy holding only (user, movie) pairs.
-_RATING_FILES = {
+_RATING_FILES: dict[str, list[tuple[str, str, int | None, list[str]]]] = {
     "ml-100k": [
         ("u.data", "\t", None, ["user_id", "item_id", "rating", "timestamp"]),
         ("u.data.gz", "\t", None, ["user_id", "item_id", "rating", "timestamp"]),

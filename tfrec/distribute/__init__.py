@@ -5,12 +5,12 @@ size, the strategy scope, the gradient-averaging optimiser wrapper, callbacks an
 Horovod is an optional extra: ``python -m tfrec.distribute.install_horovod`` builds it.
 """
 
-from tfrec.distribute.distributed_context import DistributedContext
+from tfrec.distribute.distributed_context import DistributedContext, tf_threads_per_worker
 
 DISTRIBUTE_KINDS = ("none", "horovod", "multiworker")
 
 
-def make_context(kind: str = "none", **kwargs) -> DistributedContext:
+def make_context(kind: str = "none", threads=None, **kwargs) -> DistributedContext:
     """Creates this process's training context.
 
     Call it at the start of the program, before TensorFlow runs any op.
@@ -18,8 +18,10 @@ def make_context(kind: str = "none", **kwargs) -> DistributedContext:
     Args:
         kind: "none" (one process), "horovod" (launched by ``horovodrun``) or "multiworker"
             (`tf.distribute.MultiWorkerMirroredStrategy` configured by ``TF_CONFIG``).
-        **kwargs: passed to the context class (`threads` for Horovod; `tf_config`,
-            `timeout_seconds` for multi-worker).
+        threads: optional int. TensorFlow intra- and inter-op threads for this process, e.g.
+            cores / workers when workers share a machine; None keeps TensorFlow's default.
+        **kwargs: passed to the context class (`tf_config`, `timeout_seconds` for
+            multi-worker).
 
     Returns:
         A `DistributedContext`, `HorovodContext` or `MultiWorkerContext`.
@@ -28,6 +30,11 @@ def make_context(kind: str = "none", **kwargs) -> DistributedContext:
         ValueError: on an unknown kind or a missing/malformed TF_CONFIG.
         ImportError: for "horovod" when Horovod is not installed.
     """
+    if kind not in DISTRIBUTE_KINDS:
+        raise ValueError(f"distribute must be one of {DISTRIBUTE_KINDS}, got {kind!r}.")
+    if threads:
+        # Before the strategy or any op initialises TensorFlow's runtime.
+        tf_threads_per_worker(threads)
     if kind == "none":
         return DistributedContext()
     if kind == "horovod":

@@ -20,9 +20,11 @@ class DistributedContext:
       batches on every worker (`tfrec.data.pipeline.sparse_user_batches` does this);
     - optimisation: build the model and optimiser inside `scope()`, pass the optimiser through
       `wrap_optimizer` before `compile` (under ``mixed_float16`` `compile` then puts the
-      distributed optimiser inside its `LossScaleOptimizer`), and add `callbacks()` to `fit`;
-    - side effects: only the chief (`is_chief`, rank 0) evaluates, writes checkpoints, exports
-      and writes metrics.
+      distributed optimiser inside its `LossScaleOptimizer`), call `prepare_model` after
+      `compile`, and add `callbacks()` (first) to `fit`;
+    - side effects: after `fit`, every worker calls `chief_model`; then only the chief
+      (`is_chief`, rank 0) evaluates on test users, writes checkpoints, exports and writes
+      metrics.
 
     Attributes:
         kind: "none", "horovod" or "multiworker".
@@ -90,8 +92,13 @@ class DistributedContext:
         data = dataset_fn(self.world_size, self.rank).repeat()
         return {"x": data, "steps_per_epoch": int(steps_per_epoch)}
 
+    def prepare_model(self, model) -> None:
+        """Adjusts a compiled model to this context (nothing to do here)."""
+
     def chief_model(self, model, example_input=None):
         """A model the chief alone may evaluate and export (the model itself here).
+
+        Every worker must call it (the multi-worker copy reads synchronised variables).
 
         Args:
             model: the trained Keras model.

@@ -44,10 +44,6 @@ class HorovodContext(DistributedContext):
     over ranks (`MetricAverageCallback`). The loss each rank minimises is its local batch mean,
     so the averaged gradient is the gradient of the global batch mean.
 
-    Args:
-        threads: optional int. TensorFlow intra/inter-op threads for this rank (useful when ranks
-            share a machine's cores); None keeps TensorFlow's default.
-
     Raises:
         ImportError: if Horovod is not installed.
 
@@ -57,13 +53,10 @@ class HorovodContext(DistributedContext):
 
     kind = "horovod"
 
-    def __init__(self, threads=None):
+    def __init__(self):
         super().__init__()
         self.hvd = import_horovod_keras()
         self.hvd.init()
-        if threads:
-            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-            tf.config.threading.set_inter_op_parallelism_threads(int(threads))
         self.rank = self.hvd.rank()
         self.world_size = self.hvd.size()
         self.local_rank = self.hvd.local_rank()

@@ -97,11 +97,20 @@ class MultiWorkerContext(DistributedContext):
         data = self.strategy.distribute_datasets_from_function(per_worker)
         return {"x": data, "steps_per_epoch": int(steps_per_epoch)}
 
+    def prepare_model(self, model) -> None:
+        """Logs metrics as synchronised (``"first"`` replica) instead of summed over workers.
+
+        tf_keras's default ("auto") sums per-replica results under this strategy, which doubles
+        metrics such as NDCG@100 whose variables the strategy already aggregates.
+        """
+        model.distribute_reduction_method = "first"
+
     def chief_model(self, model, example_input=None):
         """A copy of `model` outside the strategy, so the chief evaluates and exports alone.
 
         Evaluating or saving the mirrored model would run collectives that the other workers
         never join; the copy has the same config and weights but lives outside the strategy.
+        Collective: every worker must call it (reading the weights may all-reduce).
 
         Args:
             model: the trained Keras model (built, created in `scope()`).

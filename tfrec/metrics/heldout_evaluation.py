@@ -1,8 +1,8 @@
 """Evaluation of a recommender on held-out users (fold-in items in, target items ranked)."""
 
-import numpy as np
-
 from tfrec.metrics.ranking import mask_scores, ndcg_at_k, recall_at_k
+
+import numpy as np
 
 
 def evaluate_heldout_users(

@@ -1,9 +1,9 @@
 """NDCG@K as a Keras metric."""
 
-import tensorflow as tf
-
 from tfrec.metrics.top_k_metric import TopKMetric
 from tfrec.utils.serialization import register_serializable
+
+import tensorflow as tf
 
 
 @register_serializable

@@ -1,11 +1,11 @@
 """EASE: embarrassingly shallow autoencoder, a closed-form item-item baseline."""
 
+from tfrec.models.autoencoder_recommender import AutoencoderRecommender, to_dense_interactions
+from tfrec.utils.serialization import register_serializable
+
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
-
-from tfrec.models.autoencoder_recommender import AutoencoderRecommender, to_dense_interactions
-from tfrec.utils.serialization import register_serializable
 
 
 @register_serializable

@@ -1,8 +1,5 @@
 """Mult-DAE: the multinomial denoising autoencoder for collaborative filtering."""
 
-import tensorflow as tf
-import tf_keras as keras
-
 from tfrec.models.autoencoder_recommender import (
     AutoencoderRecommender,
     to_dense_interactions,
@@ -10,6 +7,9 @@ from tfrec.models.autoencoder_recommender import (
 )
 from tfrec.models.mult_vae import _bias_initializer, multinomial_log_likelihood
 from tfrec.utils.serialization import register_serializable
+
+import tensorflow as tf
+import tf_keras as keras
 
 
 @register_serializable

@@ -1,14 +1,14 @@
 """Mult-VAE: the multinomial variational autoencoder for collaborative filtering."""
 
-import tensorflow as tf
-import tf_keras as keras
-
 from tfrec.models.autoencoder_recommender import (
     AutoencoderRecommender,
     to_dense_interactions,
     unique_metrics,
 )
 from tfrec.utils.serialization import register_serializable
+
+import tensorflow as tf
+import tf_keras as keras
 
 
 def multinomial_log_likelihood(logits, interactions):

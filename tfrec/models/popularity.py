@@ -1,10 +1,10 @@
 """Most-popular baseline: every user gets the same ranking by training interaction counts."""
 
-import numpy as np
-import tensorflow as tf
-
 from tfrec.models.autoencoder_recommender import AutoencoderRecommender, to_dense_interactions
 from tfrec.utils.serialization import register_serializable
+
+import numpy as np
+import tensorflow as tf
 
 
 @register_serializable
