@@ -26,17 +26,6 @@ import tensorflow as tf
 import tf_keras as keras
 
 
-class EpochTimer(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
-
-
 def dense_batches(matrix, batch_size, seed, prefetch):
     dense = matrix.toarray()
     dataset = tf.data.Dataset.from_tensor_slices(dense)
@@ -71,7 +60,9 @@ def main():
         ("dense", True),
         ("dense", False),
     ]
-    results = {}
+    # Epochs of the variants are interleaved (round-robin), so that load from other processes
+    # on a shared machine falls on every variant alike; the first round warms up (tracing).
+    runs = {}
     for input_kind, prefetch in variants:
         keras.utils.set_random_seed(args.seed)
         model = MultVAE(num_items)
@@ -80,13 +71,21 @@ def main():
             data = sparse_user_batches(matrix, args.batch_size, seed=args.seed, prefetch=prefetch)
         else:
             data = dense_batches(matrix, args.batch_size, args.seed, prefetch)
-        timer = EpochTimer()
-        model.fit(data, epochs=args.epochs + 1, verbose=0, callbacks=[timer])
-        epoch_seconds = float(np.median(timer.times[1:]))
+        runs[(input_kind, prefetch)] = (model, data, [])
+    for round_index in range(args.epochs + 1):
+        for model, data, times in runs.values():
+            start = time.perf_counter()
+            model.fit(data, epochs=1, verbose=0)
+            if round_index > 0:
+                times.append(time.perf_counter() - start)
+    results = {}
+    for (input_kind, prefetch), (_, _, times) in runs.items():
+        epoch_seconds = float(np.median(times))
         results[(input_kind, prefetch)] = epoch_seconds
         print(
             f"{input_kind:>6} input, prefetch {'on ' if prefetch else 'off'}: "
-            f"{epoch_seconds:6.2f} s/epoch (median), {num_users / epoch_seconds:8.0f} users/s"
+            f"{epoch_seconds:6.2f} s/epoch (median of {len(times)}), "
+            f"{num_users / epoch_seconds:8.0f} users/s"
         )
     base = results[("dense", False)]
     print("Speed-up against dense input without prefetch (same run):")

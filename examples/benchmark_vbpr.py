@@ -7,6 +7,7 @@ Measures, in one run on this machine:
 
 Usage:
     python examples/benchmark_vbpr.py --data-dir ../shared/data/ml-1m [--epochs 3]
+    (``--dataset ml-100k --data-dir ../shared/data/ml-100k`` for a quick check)
 """
 
 import argparse
@@ -17,14 +18,13 @@ import tfrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="ml-1m", choices=["ml-100k", "ml-1m"])
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--features", default="image_features.npz")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-
-    import tf_keras as keras
 
     from tfrec.data.interactions import Interactions
     from tfrec.data.item_features import load_item_features
@@ -35,13 +35,15 @@ def main() -> None:
     from tfrec.models.bpr_mf import BPRMF
     from tfrec.models.vbpr import VBPR
 
-    folder = resolve_data_dir(args.data_dir, "ml-1m")
+    import tf_keras as keras
+
+    folder = resolve_data_dir(args.data_dir, args.dataset)
     split = split_leave_one_out(
-        Interactions.from_frame(read_movielens("ml-1m", folder)), seed=args.seed
+        Interactions.from_frame(read_movielens(args.dataset, folder)), seed=args.seed
     )
     features, _ = load_item_features(folder / args.features, split.item_ids, scaling="minmax")
     triples = split.train.nnz
-    print(f"ML-1M: {triples} training triples per epoch, batch {args.batch_size}.")
+    print(f"{args.dataset}: {triples} training triples per epoch, batch {args.batch_size}.")
 
     dataset = bpr_triples(split.train, args.batch_size, seed=args.seed)
     started = time.perf_counter()

@@ -1,9 +1,9 @@
+from tfrec.data.interactions import Interactions
+from tfrec.data.leave_one_out import split_leave_one_out
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
-from tfrec.data.interactions import Interactions
-from tfrec.data.leave_one_out import split_leave_one_out
 
 
 def _interactions(num_users=30, num_items=40, seed=0):
@@ -68,9 +68,10 @@ def test_bad_fraction():
 
 
 def test_real_ml_100k_split():
-    from tests.helpers import data_dir
     from tfrec.data.item_features import load_item_features
     from tfrec.data.movielens import read_movielens
+
+    from tests.helpers import data_dir
 
     folder = data_dir("ml-100k")
     data = Interactions.from_frame(read_movielens("ml-100k", folder))

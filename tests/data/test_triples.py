@@ -1,10 +1,10 @@
+from tfrec.data.triples import bpr_triples, positive_keys, sample_negatives
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import scipy.stats
 import tensorflow as tf
-
-from tfrec.data.triples import bpr_triples, positive_keys, sample_negatives
 
 
 def _matrix():

@@ -27,6 +27,16 @@ def interaction_matrix(seed=0):
     return sp.csr_matrix(dense.astype(np.float32))
 
 
+def _optimizer_chain(optimizer):
+    """E.g. ``"LossScaleOptimizerV3>MomentumCorrectedSGD+allreduce"``."""
+    names = []
+    while optimizer is not None:
+        name = type(optimizer).__name__
+        names.append(name + ("+allreduce" if hasattr(optimizer, "_allreduce") else ""))
+        optimizer = getattr(optimizer, "inner_optimizer", None)
+    return ">".join(names)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--distribute", default="none")
@@ -36,18 +46,21 @@ def main(argv=None):
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--out", required=True)
     parser.add_argument("--no-shuffle", action="store_true")
+    parser.add_argument(
+        "--die-rank", type=int, default=None, help="This rank exits abruptly at step 3."
+    )
     args = parser.parse_args(argv)
 
     from tfrec.distribute import make_context
 
     context = make_context(args.distribute)
 
-    import numpy as np
-    import tf_keras as keras
-
     from tfrec.data.pipeline import sparse_user_batches
     from tfrec.models import MultDAE
     from tfrec.schedules import LinearScalingWarmup, MomentumCorrectedSGD
+
+    import numpy as np
+    import tf_keras as keras
 
     keras.mixed_precision.set_global_policy(args.precision)
     keras.utils.set_random_seed(1234)
@@ -80,7 +93,16 @@ def main(argv=None):
         ),
         context.steps_per_epoch(NUM_USERS, args.local_batch),
     )
-    history = model.fit(**data, epochs=args.epochs, callbacks=context.callbacks(), verbose=0)
+    callbacks = context.callbacks()
+    if args.die_rank == context.rank:
+
+        class Die(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                if batch == 3:
+                    os._exit(3)
+
+        callbacks.append(Die())
+    history = model.fit(**data, epochs=args.epochs, callbacks=callbacks, verbose=0)
     weights = [w.numpy() for w in model.trainable_weights]
     if context.is_chief:
         out = args.out
@@ -92,6 +114,7 @@ def main(argv=None):
             world_size=context.world_size,
             iterations=int(model.optimizer.iterations.numpy()),
             loss=np.array(history.history["loss"]),
+            optimizer_chain=_optimizer_chain(model.optimizer),
         )
         os.replace(temporary, out)
     return 0

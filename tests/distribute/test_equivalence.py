@@ -76,3 +76,54 @@ def test_two_multiworker_workers_match_one_worker_at_double_batch(single_worker,
     for code, stdout, stderr in results:
         assert code == 0, stdout[-2000:] + stderr[-3000:]
     _assert_same_training(single_worker, _weights(out))
+
+
+@pytest.mark.skipif(
+    launch.horovodrun_path() is None,
+    reason="Horovod is not installed (python -m tfrec.distribute.install_horovod)",
+)
+def test_a_dead_horovod_rank_fails_the_job_without_output(tmp_path):
+    out = tmp_path / "horovod.npz"
+    result = launch.run_horovod([*_distributed_args("horovod", out), "--die-rank", "1"])
+    assert result.returncode != 0
+    assert "exit" in (result.stdout + result.stderr).lower()
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dead_multiworker_worker_fails_the_survivor_without_output(tmp_path):
+    out = tmp_path / "multiworker.npz"
+    results = launch.run_multiworker(
+        [*_distributed_args("multiworker", out), "--die-rank", "1"], timeout=240
+    )
+    assert results[1][0] == 3
+    assert results[0][0] != 0, "the chief finished although its peer died"
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(
+    launch.horovodrun_path() is None,
+    reason="Horovod is not installed (python -m tfrec.distribute.install_horovod)",
+)
+def test_horovod_under_mixed_float16_wraps_and_matches(tmp_path):
+    """Under mixed_float16 compile puts Horovod's optimizer inside the LossScaleOptimizer, and
+    2 workers still match 1 worker at double batch, to float16 rounding (2e-3 absolute; the
+    same run in float32 differs from it by ~3e-4)."""
+    single, distributed = tmp_path / "single.npz", tmp_path / "horovod.npz"
+    args = ["--precision", "mixed_float16"]
+    result = launch.run_single(
+        [WORKER, "--local-batch", "16", "--global-batch", "16", "--out", str(single), *args]
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = launch.run_horovod([*_distributed_args("horovod", distributed), *args])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (want, want_data), (got, got_data) = _weights(single), _weights(distributed)
+    chain = str(got_data["optimizer_chain"])
+    assert chain.startswith("LossScaleOptimizer") and chain.endswith(
+        "MomentumCorrectedSGD+allreduce"
+    )
+    assert "+allreduce" not in str(want_data["optimizer_chain"])
+    for w, g in zip(want, got):
+        assert w.dtype == g.dtype == np.float32
+        np.testing.assert_allclose(g, w, rtol=0, atol=2e-3)

@@ -1,11 +1,11 @@
+import tfrec.features
+from tfrec.data.item_features import load_item_features
+from tfrec.features import image_features, save_item_features
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
-
-import tfrec.features
-from tfrec.data.item_features import load_item_features
-from tfrec.features import image_features, save_item_features
 
 SIDE = 32
 

@@ -1,7 +1,7 @@
+from tfrec.losses.bpr_loss import BPRLoss, bpr_loss
+
 import numpy as np
 import tensorflow as tf
-
-from tfrec.losses.bpr_loss import BPRLoss, bpr_loss
 
 
 def _reference(x):

@@ -1,6 +1,3 @@
-import numpy as np
-import scipy.sparse as sp
-
 from tfrec.data.leave_one_out import LeaveOneOutSplit
 from tfrec.metrics.auc import (
     auc_per_user,
@@ -8,6 +5,9 @@ from tfrec.metrics.auc import (
     evaluate_new_items,
     pairwise_auc_per_user,
 )
+
+import numpy as np
+import scipy.sparse as sp
 
 
 def _loop_auc(scores, target, excluded):
@@ -87,10 +87,17 @@ def test_evaluate_leave_one_out_and_cold_start_by_hand():
     # Cold start (<= 5 training interactions) covers all; with threshold 0 only items 3 and 4.
     assert result["cold_users"] == 3
     strict = evaluate_leave_one_out(
-        lambda users: scores[users], split, ks=(1,), cold_start_max_interactions=0
+        lambda users: scores[users],
+        split,
+        ks=(1,),
+        cold_start_max_interactions=0,
+        extra_cold_start_thresholds=(1,),
     )
     assert strict["cold_users"] == 2
     np.testing.assert_allclose(strict["cold_auc"], 1.0)
+    # Test items with <= 1 training interaction: 3, 4 and 2 (count 1) -> all three users.
+    assert strict["cold_users@1"] == 3
+    np.testing.assert_allclose(strict["cold_auc@1"], (1 + 1 + 0.5) / 3)
     # Ranking: train, the validation item and new items masked. User 2 ranks 3 above its test 2.
     np.testing.assert_allclose(result["recall@1"], 2 / 3)
     np.testing.assert_allclose(result["ndcg@2"], (1 + 1 + 1 / np.log2(3)) / 3)

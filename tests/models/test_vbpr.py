@@ -1,12 +1,13 @@
+from tfrec.data.triples import bpr_triples
+from tfrec.models.bpr_mf import BPRMF
+from tfrec.models.vbpr import VBPR
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import tf_keras as keras
 
 from tests.helpers import assert_keras_serialization_round_trip
-from tfrec.data.triples import bpr_triples
-from tfrec.models.bpr_mf import BPRMF
-from tfrec.models.vbpr import VBPR
 
 NUM_USERS, NUM_ITEMS, FEATURE_DIM = 4, 5, 3
 

@@ -13,13 +13,15 @@ References:
 import pathlib
 import time
 
-import numpy as np
-
 from tfrec.cli import common
 from tfrec.data.movielens import DATASETS
 
+import numpy as np
+
 DEFAULT_EPOCHS = 20
 TEST_KS = (50,)
+# Beside the paper's "at most 5 training interactions", which few MovieLens test items meet.
+EXTRA_COLD_START_THRESHOLDS = (20,)
 DEFAULT_K = 100
 
 
@@ -123,11 +125,11 @@ def load_split(args):
 
 
 def run(args) -> dict:
-    import tf_keras as keras
-
     from tfrec.data.item_features import load_item_features
     from tfrec.data.triples import bpr_triples
     from tfrec.metrics.auc import ValidationAUC, evaluate_leave_one_out, evaluate_new_items
+
+    import tf_keras as keras
 
     epochs = common.positive_int("--epochs", args.epochs or DEFAULT_EPOCHS)
     common.positive_int("--batch-size", args.batch_size)
@@ -192,7 +194,13 @@ def run(args) -> dict:
             return np.zeros((len(users), len(split.new_items)), np.float32)
         return model.score_new_items(users, new_features).numpy()
 
-    test = evaluate_leave_one_out(score_all, split, "test", ks=TEST_KS)
+    test = evaluate_leave_one_out(
+        score_all,
+        split,
+        "test",
+        ks=TEST_KS,
+        extra_cold_start_thresholds=EXTRA_COLD_START_THRESHOLDS,
+    )
     test.update(evaluate_new_items(score_new, split))
     _print_metrics(f"{args.model} test", test)
     payload = {
@@ -209,7 +217,11 @@ def run(args) -> dict:
     if args.popularity_baseline:
         counts = np.asarray(split.train.sum(axis=0)).ravel().astype(np.float32)
         popularity = evaluate_leave_one_out(
-            lambda users: np.tile(counts, (len(users), 1)), split, "test", ks=TEST_KS
+            lambda users: np.tile(counts, (len(users), 1)),
+            split,
+            "test",
+            ks=TEST_KS,
+            extra_cold_start_thresholds=EXTRA_COLD_START_THRESHOLDS,
         )
         popularity.update(
             evaluate_new_items(
@@ -234,6 +246,16 @@ def _print_metrics(title, metrics) -> None:
             ("AUC", metrics["auc"]),
             ("cold AUC", metrics["cold_auc"]),
             ("cold users", metrics["cold_users"]),
+            *[
+                (f"cold AUC@{n}", metrics[f"cold_auc@{n}"])
+                for n in EXTRA_COLD_START_THRESHOLDS
+                if f"cold_auc@{n}" in metrics
+            ],
+            *[
+                (f"cold users@{n}", metrics[f"cold_users@{n}"])
+                for n in EXTRA_COLD_START_THRESHOLDS
+                if f"cold_users@{n}" in metrics
+            ],
             ("new-item AUC", metrics["new_item_auc"]),
             ("new users", metrics["new_item_users"]),
             ("Recall@50", metrics["recall@50"]),
@@ -246,7 +268,9 @@ def _export(args, model, split) -> pathlib.Path:
     from tfrec.export import export_saved_model
 
     export_dir = args.export_dir or str(pathlib.Path("saved_models") / args.model.replace("-", "_"))
-    serving = BPRServing(model, split.user_ids, split.item_ids, split.train, default_k=DEFAULT_K)
+    serving = build_serving_module(
+        model, split.user_ids, split.item_ids, split.train, default_k=DEFAULT_K
+    )
     return export_saved_model(
         serving,
         export_dir,
@@ -256,11 +280,11 @@ def _export(args, model, split) -> pathlib.Path:
 
 
 def _serving_class():
-    """Builds `BPRServing` lazily so that ``tfrec --help`` does not import TensorFlow."""
+    """Defines the serving class on first use: ``tfrec --help`` must not import TensorFlow."""
+    from tfrec.data.triples import positive_keys
+
     import tensorflow as tf
     import tensorflow_recommenders as tfrs
-
-    from tfrec.data.triples import positive_keys
 
     class _BPRServing(tf.Module):
         """Top-k serving for a trained `VBPR`/`BPRMF`, in the dataset's own ids.
@@ -397,7 +421,7 @@ def _serving_class():
     return _BPRServing
 
 
-def BPRServing(model, user_ids, item_ids, train, default_k: int = DEFAULT_K):  # noqa: N802
+def build_serving_module(model, user_ids, item_ids, train, default_k: int = DEFAULT_K):
     """Builds the TF Serving module of a trained VBPR/BPR-MF (see `_serving_class`).
 
     Args:

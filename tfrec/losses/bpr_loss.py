@@ -7,10 +7,10 @@ References:
       Ranking from Implicit Feedback. AAAI. Equation 6.
 """
 
+from tfrec.utils.serialization import register_serializable
+
 import tensorflow as tf
 import tf_keras as keras
-
-from tfrec.utils.serialization import register_serializable
 
 
 def bpr_loss(x_uij):

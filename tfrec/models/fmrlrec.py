@@ -252,11 +252,20 @@ class FMRLRec(keras.Model):
         hidden = self.encode(inputs, items, training=training)
         # Only positions with a label are scored: left padding makes most positions empty.
         positions = tf.where(labels > 0)
-        scores = self.nested_scores(tf.gather_nd(hidden, positions), items)
-        targets = tf.gather_nd(labels, positions)
-        targets = tf.broadcast_to(targets, tf.shape(scores)[:2])
-        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, scores)
-        return tf.reduce_mean(losses)
+        hidden = tf.cast(tf.gather_nd(hidden, positions), tf.float32)
+        # Score real items only (drop the padding row) so no padding logit is materialised.
+        targets = tf.gather_nd(labels, positions) - 1
+        items = tf.cast(items[1:], tf.float32)
+        # Running sum over blocks: size k's logits = size k-1's + block k's partial product.
+        logits, start, losses = None, 0, []
+        for stop in self.matryoshka_sizes:
+            block = tf.matmul(hidden[:, start:stop], items[:, start:stop], transpose_b=True)
+            logits = block if logits is None else logits + block
+            losses.append(
+                tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits))
+            )
+            start = stop
+        return tf.add_n(losses) / len(losses)
 
     def train_step(self, data):
         inputs, labels = data

@@ -7,12 +7,12 @@ References:
       from Implicit Feedback. UAI.
 """
 
+from tfrec.losses.bpr_loss import bpr_loss
+from tfrec.utils.serialization import register_serializable
+
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
-
-from tfrec.losses.bpr_loss import bpr_loss
-from tfrec.utils.serialization import register_serializable
 
 
 @register_serializable
