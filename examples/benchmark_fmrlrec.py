@@ -13,12 +13,11 @@ import argparse
 import time
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
+from tfrec.models.fmrlrec import FMRLRec
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
-
-from tfrec.models.fmrlrec import FMRLRec
 
 CONFIGS = {
     # name: (num_items, sizes, max_len, batch, text_dim, image_dim)
@@ -72,7 +71,9 @@ def main():
     parser.add_argument("--quick", action="store_true", help="Tested sizes only.")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    print(f"TensorFlow {tf.__version__}, {len(tf.config.list_physical_devices('CPU'))} CPU device(s)")
+    print(
+        f"TensorFlow {tf.__version__}, {len(tf.config.list_physical_devices('CPU'))} CPU device(s)"
+    )
     for name, config in CONFIGS.items():
         if args.quick and name.startswith("paper"):
             continue

@@ -4,7 +4,7 @@ from tfrec.cli.main import main
 
 import pytest
 
-from tests.helpers import data_dir
+from tests.helpers import data_dir, run_in_fresh_process
 
 
 def _run(tmp_path, *argv):
@@ -32,7 +32,21 @@ def test_mult_vae_trains_evaluates_exports_and_writes_metrics(tmp_path, capsys):
     for key in ("recall@20", "recall@50", "ndcg@100"):
         assert 0.0 < metrics["test"][key] <= 1.0
     assert len(metrics["validation_curve"]["ndcg@100"]) == 2
-    assert (tmp_path / "models" / "mult_vae" / "1" / "saved_model.pb").is_file()
+    export = tmp_path / "models" / "mult_vae" / "1"
+    assert metrics["export"] == str(export)
+    # The export answers in MovieLens ids in a process that never imports tfrec.
+    out = run_in_fresh_process(
+        f"""
+        import tensorflow as tf
+        serve = tf.saved_model.load({str(export)!r}).signatures["serving_default"]
+        out = serve(item_ids=tf.constant([[50, 181, 100, -1, 99999]], tf.int64), k=tf.constant(20))
+        print(" ".join(map(str, out["top_ids"].numpy()[0])))
+        """
+    )
+    top_ids = [int(i) for i in out.split()]
+    assert len(top_ids) == 20 and len(set(top_ids)) == 20
+    assert not {50, 181, 100} & set(top_ids)
+    assert all(1 <= i <= 1682 for i in top_ids)
     out = capsys.readouterr().out
     assert "ndcg@100" in out and "training users" in out
 

@@ -1,10 +1,11 @@
 import gzip
 import json
 
+from tfrec.cli.main import main
+
 import numpy as np
 
 from tests.helpers import run_in_fresh_process
-from tfrec.cli.main import main
 
 NUM_ITEMS = 25
 
@@ -14,7 +15,9 @@ def _write_dataset(folder):
     folder.mkdir()
     with gzip.open(folder / "sequential_data.txt.gz", "wt") as handle:
         for user in range(1, 41):
-            items = rng.choice(np.arange(101, 101 + NUM_ITEMS), size=rng.integers(4, 9), replace=False)
+            items = rng.choice(
+                np.arange(101, 101 + NUM_ITEMS), size=rng.integers(4, 9), replace=False
+            )
             handle.write(" ".join(map(str, [user, *items])) + "\n")
     np.savez(
         folder / "text_features.npz",

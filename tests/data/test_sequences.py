@@ -1,10 +1,5 @@
 import gzip
 
-import numpy as np
-import pandas as pd
-import pytest
-
-from tests.helpers import data_dir
 from tfrec.data.sequences import (
     next_item_examples,
     pad_left,
@@ -13,6 +8,12 @@ from tfrec.data.sequences import (
     sequences_from_frame,
     training_dataset,
 )
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.helpers import data_dir
 
 
 def test_chronological_leave_one_out_split():
@@ -27,7 +28,7 @@ def test_chronological_leave_one_out_split():
     # User 9 has 2 interactions: dropped. Items 10,20,30,40,50 -> indices 1..5.
     np.testing.assert_array_equal(split.user_ids, [3, 7])
     np.testing.assert_array_equal(split.item_ids, [10, 20, 30, 40, 50])
-    # User 3 by time: 20 (7), 40 (8), 10 (9). User 7: 10, then the tie at t=3 by item id: 20, 30; 50.
+    # User 3 by time: 20, 40, 10. User 7: 10, then the tie at t=3 by item id (20, 30), then 50.
     assert [list(s) for s in split.sequences] == [[2, 4, 1], [1, 2, 3, 5]]
     assert [list(s) for s in split.training_sequences()] == [[2], [1, 2]]
     histories, targets = split.evaluation_sequences("validation")

@@ -1,14 +1,14 @@
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
+from tfrec.layers import LinearRecurrentUnit
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfrec.layers import LinearRecurrentUnit
-
 
 def _sequential_reference(layer, x, mask):
     """Plain numpy loop over time of h_t = lambda h_{t-1} + gamma B x_t, y_t = Re(C h_t) + D x_t."""
+
     def value(variable):
         return variable.numpy().astype(np.float64)
 

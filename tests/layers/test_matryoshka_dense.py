@@ -1,9 +1,8 @@
 import tfrec  # noqa: F401
+from tfrec.layers import MatryoshkaDense, MatryoshkaLayerNormalization
 
 import numpy as np
 import pytest
-
-from tfrec.layers import MatryoshkaDense, MatryoshkaLayerNormalization
 
 
 def test_first_outputs_depend_only_on_first_inputs():
@@ -18,9 +17,12 @@ def test_first_outputs_depend_only_on_first_inputs():
     # Independent reference: output block k = x[:, :n_k] @ W[:n_k, block k] + b.
     w, b = layer.kernel.numpy(), rng.normal(size=6).astype(np.float32)
     layer.bias.assign(b)
-    want = np.concatenate(
-        [x[:, :4] @ w[:4, 0:2], x[:, :5] @ w[:5, 2:3], x[:, :7] @ w[:7, 3:6]], axis=1
-    ) + b
+    want = (
+        np.concatenate(
+            [x[:, :4] @ w[:4, 0:2], x[:, :5] @ w[:5, 2:3], x[:, :7] @ w[:7, 3:6]], axis=1
+        )
+        + b
+    )
     np.testing.assert_allclose(layer(x).numpy(), want, rtol=1e-5, atol=1e-5)
 
 

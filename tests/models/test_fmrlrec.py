@@ -1,3 +1,5 @@
+from tfrec.models.fmrlrec import FMRLRec
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -7,7 +9,6 @@ from tests.helpers import (
     assert_float32_outputs_under_mixed_precision,
     assert_keras_serialization_round_trip,
 )
-from tfrec.models.fmrlrec import FMRLRec
 
 NUM_ITEMS = 30
 SIZES = [4, 8, 16]
@@ -82,7 +83,9 @@ def test_loss_is_softmax_cross_entropy_averaged_over_sizes_and_gradients_finite(
         loss = model.nested_loss(x, labels, training=True)
     gradients = tape.gradient(loss, model.trainable_variables)
     assert loss.dtype == tf.float32
-    assert all(g is not None and np.all(np.isfinite(tf.convert_to_tensor(g).numpy())) for g in gradients)
+    assert all(
+        g is not None and np.all(np.isfinite(tf.convert_to_tensor(g).numpy())) for g in gradients
+    )
     items = model.item_representations().numpy().astype(np.float64)
     hidden = model.encode(x).numpy().astype(np.float64)
     losses = []
@@ -121,9 +124,7 @@ def test_id_only_baseline_is_the_same_class_without_features():
 def test_serialization_round_trip(tmp_path):
     model = _model()
     reloaded = assert_keras_serialization_round_trip(model, _histories(), tmp_path, atol=1e-5)
-    np.testing.assert_array_equal(
-        reloaded.item_image_table.numpy(), model.item_image_table.numpy()
-    )
+    np.testing.assert_array_equal(reloaded.item_image_table.numpy(), model.item_image_table.numpy())
 
 
 def test_float32_scores_and_loss_under_mixed_precision():

@@ -1,11 +1,11 @@
 import math
 
+from tfrec.schedules import LinearScalingWarmup
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
-
-from tfrec.schedules import LinearScalingWarmup
 
 
 def _reference(step, base_lr, base_batch, global_batch, rule, warmup_steps, decay=None):

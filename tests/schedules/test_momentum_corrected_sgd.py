@@ -1,8 +1,8 @@
+from tfrec.schedules import LinearScalingWarmup, MomentumCorrectedSGD
+
 import numpy as np
 import pytest
 import tf_keras as keras
-
-from tfrec.schedules import LinearScalingWarmup, MomentumCorrectedSGD
 
 # Quadratic loss 0.5 * ||A w - y||^2 (summed), gradient A^T (A w - y): a tiny exact problem.
 A = np.array([[1.0, 2.0], [0.5, -1.0], [3.0, 0.25]])

@@ -12,10 +12,10 @@ References:
 
 import time
 
-import numpy as np
-
 from tfrec.cli import common
 from tfrec.data.sequences import DATA_FOLDERS, DATASETS
+
+import numpy as np
 
 CUTOFFS = (5, 10, 20)
 FEATURES = ("text", "image", "id")
@@ -23,7 +23,9 @@ FEATURE_FILES = {"text": "text_features.npz", "image": "image_features.npz"}
 
 
 def add_arguments(parser) -> None:
-    common.add_common_arguments(parser, default_dataset="beauty", datasets=DATASETS, default_batch_size=128)
+    common.add_common_arguments(
+        parser, default_dataset="beauty", datasets=DATASETS, default_batch_size=128
+    )
     group = parser.add_argument_group("fMRLRec")
     group.add_argument(
         "--features",
@@ -57,9 +59,13 @@ def parse_sizes(text: str) -> list:
     try:
         sizes = [int(part) for part in str(text).split(",") if part.strip()]
     except ValueError as error:
-        raise ValueError(f"--matryoshka-sizes must be comma-separated ints, got {text!r}.") from error
+        raise ValueError(
+            f"--matryoshka-sizes must be comma-separated ints, got {text!r}."
+        ) from error
     if not sizes or any(b <= a for a, b in zip(sizes, sizes[1:])) or sizes[0] < 1:
-        raise ValueError(f"--matryoshka-sizes must be strictly increasing positive ints, got {text!r}.")
+        raise ValueError(
+            f"--matryoshka-sizes must be strictly increasing positive ints, got {text!r}."
+        )
     return sizes
 
 
@@ -105,26 +111,34 @@ def evaluate_sizes(model, histories, targets, max_len, batch_size, mask_history,
     Returns:
         {size: {"ndcg@K": float, "recall@K": float, ...}} over all users.
     """
-    import tensorflow as tf
-
     from tfrec.data.sequences import pad_left
     from tfrec.metrics import NDCGAtK, RecallAtK
 
+    import tensorflow as tf
+
     sizes = model.matryoshka_sizes
     metrics = [
-        {f"{kind}@{k}": cls(k) for k in cutoffs for kind, cls in (("ndcg", NDCGAtK), ("recall", RecallAtK))}
+        {
+            f"{kind}@{k}": cls(k)
+            for k in cutoffs
+            for kind, cls in (("ndcg", NDCGAtK), ("recall", RecallAtK))
+        }
         for _ in sizes
     ]
     num_rows = model.num_items + 1
 
-    @tf.function
+    @tf.function(autograph=False)  # plain Python loops over sizes; nothing to convert
     def step(inputs, batch_targets):
         scores = model(inputs, training=False)  # [batch, sizes, items + 1]
         if mask_history:
             positions = tf.where(inputs > 0)
             items = tf.gather_nd(inputs, positions)
             indices = tf.stack([positions[:, 0], items], axis=1)
-            excluded = tf.scatter_nd(indices, tf.ones_like(items, tf.float32), [tf.shape(inputs, out_type=tf.int64)[0], num_rows])
+            excluded = tf.scatter_nd(
+                indices,
+                tf.ones_like(items, tf.float32),
+                [tf.shape(inputs, out_type=tf.int64)[0], num_rows],
+            )
             scores = tf.where(excluded[:, None, :] > 0, -np.inf, scores)
         truth = tf.one_hot(batch_targets, num_rows)
         for index, by_name in enumerate(metrics):
@@ -133,7 +147,10 @@ def evaluate_sizes(model, histories, targets, max_len, batch_size, mask_history,
 
     inputs = pad_left(histories, max_len)
     for start in range(0, len(inputs), batch_size):
-        step(tf.constant(inputs[start : start + batch_size]), tf.constant(targets[start : start + batch_size]))
+        step(
+            tf.constant(inputs[start : start + batch_size]),
+            tf.constant(targets[start : start + batch_size]),
+        )
     return {
         size: {name: float(metric.result()) for name, metric in by_name.items()}
         for size, by_name in zip(sizes, metrics)
@@ -143,7 +160,8 @@ def evaluate_sizes(model, histories, targets, max_len, batch_size, mask_history,
 def _top_k_signature(module, small, max_len):
     import tensorflow as tf
 
-    def serve(history, k=tf.constant(10, tf.int32)):
+    # TF 2.21 records a tensor default in SignatureDef.defaults: k is optional for TF Serving.
+    def serve(history, k=tf.constant(10, tf.int32)):  # noqa: B008
         indices = module.id_to_index.lookup(tf.cast(history, tf.int64))
         scores = small(indices, training=False)[:, -1]
         top = tf.math.top_k(scores, k=k)
@@ -190,11 +208,11 @@ def build_serving_module(model, item_ids, max_len):
 
 
 def run(args) -> dict:
-    import tf_keras as keras
-
     from tfrec.data.paths import resolve_data_dir
     from tfrec.data.sequences import next_item_examples, read_sequences, training_dataset
     from tfrec.models.fmrlrec import FMRLRec
+
+    import tf_keras as keras
 
     common.set_seed(args.seed)
     common.apply_precision(args.precision)
@@ -237,8 +255,12 @@ def run(args) -> dict:
             model, val_histories, val_targets, max_len, args.eval_batch_size, args.mask_history
         )
         score = validation[sizes[-1]]["ndcg@10"]
-        history.append({"epoch": epoch, "loss": fitted.history["loss"][-1], "validation_ndcg@10": score})
-        print(f"epoch {epoch}: loss {fitted.history['loss'][-1]:.4f}  validation NDCG@10 {score:.4f}")
+        history.append(
+            {"epoch": epoch, "loss": fitted.history["loss"][-1], "validation_ndcg@10": score}
+        )
+        print(
+            f"epoch {epoch}: loss {fitted.history['loss'][-1]:.4f}  validation NDCG@10 {score:.4f}"
+        )
         if score > best:
             best, best_weights, best_epoch, waited = score, model.get_weights(), epoch, 0
         else:

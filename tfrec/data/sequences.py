@@ -13,11 +13,11 @@ References:
 import dataclasses
 import gzip
 
-import numpy as np
-import pandas as pd
-
 from tfrec.data.movielens import read_movielens
 from tfrec.data.paths import resolve_data_dir
+
+import numpy as np
+import pandas as pd
 
 PADDING = 0
 DATASETS = ("beauty", "ml-100k")

@@ -48,4 +48,19 @@ def make_context(kind: str = "none", threads=None, **kwargs) -> DistributedConte
     raise ValueError(f"distribute must be one of {DISTRIBUTE_KINDS}, got {kind!r}.")
 
 
-__all__ = ["DISTRIBUTE_KINDS", "DistributedContext", "make_context"]
+def import_horovod_keras():
+    """``import horovod.tensorflow.keras as hvd``, bound to tf_keras; see `HorovodContext`.
+
+    For users' own Horovod scripts: Horovod 0.28.1 binds its callbacks to the Keras 3 backend,
+    which breaks `MetricAverageCallback` and `LearningRateWarmupCallback`; the module returned
+    here uses ``tf_keras.backend``.
+
+    Raises:
+        ImportError: if Horovod is not installed, naming the installer.
+    """
+    from tfrec.distribute.horovod_context import import_horovod_keras as _import
+
+    return _import()
+
+
+__all__ = ["DISTRIBUTE_KINDS", "DistributedContext", "import_horovod_keras", "make_context"]

@@ -1,9 +1,9 @@
 """Horovod (https://horovod.ai) as a tfrec training context."""
 
+from tfrec.distribute.distributed_context import DistributedContext
+
 import tensorflow as tf
 import tf_keras as keras
-
-from tfrec.distribute.distributed_context import DistributedContext
 
 _INSTALL_HINT = (
     "Horovod is not installed for this Python. Install it with "

@@ -3,9 +3,9 @@
 import json
 import os
 
-import tensorflow as tf
-
 from tfrec.distribute.distributed_context import DistributedContext
+
+import tensorflow as tf
 
 
 def parse_tf_config(raw=None) -> dict:

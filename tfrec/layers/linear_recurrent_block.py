@@ -2,12 +2,12 @@
 
 import math
 
-import tf_keras as keras
-
 from tfrec.layers.linear_recurrent_unit import LinearRecurrentUnit
 from tfrec.layers.matryoshka_dense import MatryoshkaDense, check_matryoshka_sizes
 from tfrec.layers.matryoshka_layer_normalization import MatryoshkaLayerNormalization
 from tfrec.utils.serialization import register_serializable
+
+import tf_keras as keras
 
 
 @register_serializable
@@ -59,7 +59,9 @@ class LinearRecurrentBlock(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if int(feed_forward_multiplier) < 1:
-            raise ValueError(f"`feed_forward_multiplier` must be >= 1, got {feed_forward_multiplier}.")
+            raise ValueError(
+                f"`feed_forward_multiplier` must be >= 1, got {feed_forward_multiplier}."
+            )
         # === Config ===
         self.matryoshka_sizes = check_matryoshka_sizes(matryoshka_sizes)
         self.feed_forward_multiplier = int(feed_forward_multiplier)
@@ -74,7 +76,9 @@ class LinearRecurrentBlock(keras.layers.Layer):
         sizes = self.matryoshka_sizes
         hidden = [size * self.feed_forward_multiplier for size in sizes]
         policy = self.dtype_policy
-        self.recurrence_norm = MatryoshkaLayerNormalization(sizes, name="recurrence_norm", dtype=policy)
+        self.recurrence_norm = MatryoshkaLayerNormalization(
+            sizes, name="recurrence_norm", dtype=policy
+        )
         self.recurrence = LinearRecurrentUnit(
             sizes, r_min, r_max, max_phase, use_bias, dropout, name="recurrence", dtype=policy
         )

@@ -2,11 +2,11 @@
 
 import math
 
-import tensorflow as tf
-import tf_keras as keras
-
 from tfrec.layers.matryoshka_dense import MatryoshkaDense, check_matryoshka_sizes
 from tfrec.utils.serialization import register_serializable
+
+import tensorflow as tf
+import tf_keras as keras
 
 
 def _complex_multiply(a_re, a_im, b_re, b_im):
@@ -213,7 +213,9 @@ class LinearRecurrentUnit(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "matryoshka_sizes": None if self.matryoshka_sizes is None else list(self.matryoshka_sizes),
+                "matryoshka_sizes": None
+                if self.matryoshka_sizes is None
+                else list(self.matryoshka_sizes),
                 "r_min": self.r_min,
                 "r_max": self.r_max,
                 "max_phase": self.max_phase,

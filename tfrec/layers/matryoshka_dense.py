@@ -1,10 +1,10 @@
 """A dense layer whose every output prefix is a complete, smaller dense layer."""
 
+from tfrec.utils.serialization import register_serializable
+
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
-
-from tfrec.utils.serialization import register_serializable
 
 
 def nested_block_mask(input_sizes, output_sizes) -> np.ndarray:

@@ -1,11 +1,11 @@
 """Layer normalisation applied block by block, so every feature prefix is normalised on its own."""
 
+from tfrec.layers.matryoshka_dense import check_matryoshka_sizes
+from tfrec.utils.serialization import register_serializable
+
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
-
-from tfrec.layers.matryoshka_dense import check_matryoshka_sizes
-from tfrec.utils.serialization import register_serializable
 
 
 @register_serializable

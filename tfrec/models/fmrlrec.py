@@ -1,14 +1,14 @@
-"""fMRLRec: a Matryoshka-nested LRU sequential recommender over frozen item text and image features."""
+"""fMRLRec: a Matryoshka-nested LRU sequential recommender over frozen item features."""
 
 import math
-
-import numpy as np
-import tensorflow as tf
-import tf_keras as keras
 
 from tfrec.layers.linear_recurrent_block import LinearRecurrentBlock
 from tfrec.layers.matryoshka_dense import check_matryoshka_sizes
 from tfrec.utils.serialization import register_serializable
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
 
 # Logit given to the padding index so that it is never predicted (finite: keeps softmax NaN-free).
 _PADDING_LOGIT = -1e9
@@ -162,9 +162,7 @@ class FMRLRec(keras.Model):
             if self.item_id_embedding_dim
             else None
         )
-        self.item_projection = keras.layers.Dense(
-            self.matryoshka_sizes[-1], name="item_projection"
-        )
+        self.item_projection = keras.layers.Dense(self.matryoshka_sizes[-1], name="item_projection")
         self.embedding_dropout = keras.layers.Dropout(self.dropout)
         self.blocks = [
             LinearRecurrentBlock(
@@ -190,9 +188,7 @@ class FMRLRec(keras.Model):
         if self.item_image_table is not None:
             parts.append(tf.cast(self.item_image_table, tf.float32))
         if self.item_id_embedding is not None:
-            parts.append(
-                tf.cast(self.item_id_embedding(tf.range(self.num_items + 1)), tf.float32)
-            )
+            parts.append(tf.cast(self.item_id_embedding(tf.range(self.num_items + 1)), tf.float32))
         features = parts[0] if len(parts) == 1 else tf.concat(parts, axis=-1)
         return self.item_projection(tf.cast(features, self.compute_dtype))
 
@@ -331,7 +327,9 @@ class FMRLRec(keras.Model):
             ValueError: if `size` is not a Matryoshka size or the model is not built.
         """
         if size not in self.matryoshka_sizes:
-            raise ValueError(f"size {size} is not one of the Matryoshka sizes {self.matryoshka_sizes}.")
+            raise ValueError(
+                f"size {size} is not one of the Matryoshka sizes {self.matryoshka_sizes}."
+            )
         if not self.built:
             raise ValueError("Call the model once (build it) before slicing it.")
         config = self.get_config()

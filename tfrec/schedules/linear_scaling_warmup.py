@@ -2,10 +2,10 @@
 
 import math
 
+from tfrec.utils.serialization import register_serializable
+
 import tensorflow as tf
 import tf_keras as keras
-
-from tfrec.utils.serialization import register_serializable
 
 SCALING_RULES = ("linear", "sqrt", "none")
 

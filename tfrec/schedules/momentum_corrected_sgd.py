@@ -1,9 +1,9 @@
 """SGD with momentum whose update stays correct when the learning rate changes (Goyal et al.)."""
 
+from tfrec.utils.serialization import register_serializable
+
 import tensorflow as tf
 import tf_keras as keras
-
-from tfrec.utils.serialization import register_serializable
 
 
 @register_serializable
