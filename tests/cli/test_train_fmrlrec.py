@@ -34,7 +34,7 @@ def test_train_prints_table_writes_metrics_and_exports_every_size(tmp_path, caps
     argv = [
         "train", "fmrlrec", "--dataset", "beauty", "--data-dir", str(data),
         "--features", "text,id", "--matryoshka-sizes", "4,8", "--max-len", "6",
-        "--epochs", "2", "--batch-size", "16", "--verbose", "0",
+        "--epochs", "1", "--batch-size", "16", "--verbose", "0",
         "--metrics-out", str(metrics_path), "--export-dir", str(export),
     ]  # fmt: skip
     assert main(argv) == 0

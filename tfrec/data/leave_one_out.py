@@ -54,12 +54,12 @@ class LeaveOneOutSplit:
         """0/1 csr `[len(users), num_items]`: train, validation and test items of `users`."""
         users = np.asarray(users)
         train = self.train[users].tocoo()
-        rows, cols = [train.row], [train.col]
+        row_parts, col_parts = [train.row], [train.col]
         for column in (self.validation_items[users], self.test_items[users]):
             held = np.flatnonzero(column >= 0)
-            rows.append(held)
-            cols.append(column[held])
-        rows, cols = np.concatenate(rows), np.concatenate(cols)
+            row_parts.append(held)
+            col_parts.append(column[held])
+        rows, cols = np.concatenate(row_parts), np.concatenate(col_parts)
         known = sp.csr_matrix(
             (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(users), self.num_items)
         )

@@ -123,7 +123,9 @@ def read_amazon_beauty(data_dir=None) -> pd.DataFrame:
     else:
         raise FileNotFoundError(f"No sequential_data.txt(.gz) in {folder}.")
     opener = gzip.open if path.suffix == ".gz" else open
-    users, items, positions = [], [], []
+    users: list[int] = []
+    items: list[int] = []
+    positions: list[int] = []
     with opener(path, "rt") as handle:
         for line_number, line in enumerate(handle, 1):
             fields = line.split()

@@ -88,10 +88,19 @@ def horovod_tensorflow_imports(python: str = sys.executable) -> bool:
     return result.returncode == 0
 
 
+def _search_path() -> str:
+    """PATH with this interpreter's scripts folder first (where pip's ``cmake`` lands)."""
+    scripts = os.path.dirname(sys.executable)
+    return os.pathsep.join([scripts, os.environ.get("PATH", "")])
+
+
 def _missing_debian_packages() -> list:
     missing = []
     for package, probe in DEBIAN_BUILD_DEPENDENCIES.items():
-        present = os.path.exists(probe) if probe.startswith("/") else shutil.which(probe)
+        if probe.startswith("/"):
+            present = os.path.exists(probe)
+        else:
+            present = shutil.which(probe, path=_search_path())
         if not present:
             missing.append(package)
     return missing
@@ -163,7 +172,10 @@ def download_sdist(version: str, directory: str) -> str:
     if not archives:
         raise InstallError(f"pip did not leave horovod-{version}.tar.gz in {directory}")
     with tarfile.open(archives[0]) as archive:
-        archive.extractall(directory, filter="data")
+        try:
+            archive.extractall(directory, filter="data")
+        except TypeError:  # Python < 3.11.4 has no extraction filters.
+            archive.extractall(directory)
     source = os.path.join(directory, f"horovod-{version}")
     if not os.path.exists(os.path.join(source, "setup.py")):
         raise InstallError(f"unpacked sdist has no setup.py at {source}")
@@ -201,7 +213,7 @@ def build_and_install(source: str) -> None:
     Raises:
         InstallError: if the build or installation fails.
     """
-    env = dict(os.environ, **BUILD_ENVIRONMENT)
+    env = dict(os.environ, **BUILD_ENVIRONMENT, PATH=_search_path())
     # Horovod's own runtime dependencies; installed first so the no-isolation build finds them.
     _run(
         [

@@ -59,10 +59,14 @@ class InteractionServing(tf.Module):
         self.serve = serve
 
     def _recommend(self, item_ids, k):
-        tf.debugging.assert_greater_equal(k, 1, message="k must be >= 1")
-        tf.debugging.assert_less_equal(
-            k, self.num_items, message=f"k must be <= the number of items ({self.num_items})"
-        )
+        checks = [
+            tf.debugging.assert_greater_equal(k, 1, message="k must be >= 1"),
+            tf.debugging.assert_less_equal(
+                k, self.num_items, message=f"k must be <= the number of items ({self.num_items})"
+            ),
+        ]
+        with tf.control_dependencies(checks):  # check k before top_k can fail on it
+            k = tf.identity(k)
         columns = self.column_of_id.lookup(item_ids)
         known = tf.where(columns >= 0)
         batch = tf.shape(item_ids, out_type=tf.int64)[0]

@@ -130,7 +130,9 @@ def evaluate_leave_one_out(
     item_counts = np.asarray(split.train.sum(axis=0)).ravel()
     is_new = np.zeros(split.num_items, bool)
     is_new[split.new_items] = True
-    aucs, recalls, ndcgs = [], {k: [] for k in ks}, {k: [] for k in ks}
+    aucs: list[np.ndarray] = []
+    recalls: dict[int, list[np.ndarray]] = {k: [] for k in ks}
+    ndcgs: dict[int, list[np.ndarray]] = {k: [] for k in ks}
     for start in range(0, len(users), batch_size):
         batch = users[start : start + batch_size]
         scores = np.asarray(score_all_items(batch), np.float32)
