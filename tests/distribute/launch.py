@@ -1,5 +1,6 @@
 """Launching 2-process jobs from tests: ``horovodrun --gloo`` and TF_CONFIG workers on 127.0.0.1."""
 
+import functools
 import json
 import os
 import pathlib
@@ -24,6 +25,7 @@ def child_env(extra=None) -> dict:
     return env
 
 
+@functools.lru_cache(maxsize=1)
 def horovodrun_path():
     """Path of ``horovodrun`` for this interpreter, or None if Horovod is not usable."""
     candidate = pathlib.Path(sys.executable).parent / "horovodrun"
