@@ -4,7 +4,7 @@ Written the way Horovod's own Keras examples are (hvd.init, DistributedOptimizer
 metric-averaging callbacks, rank-0 side effects), with tfrec supplying the model, the sharded
 tf.data pipeline and the warmup schedule driven by ``hvd.size()``. Launch::
 
-    horovodrun --gloo -np 2 -H localhost:2 python examples/horovod_train.py \
+    .venv/bin/horovodrun --gloo -np 2 -H localhost:2 .venv/bin/python examples/horovod_train.py \
         --data-dir ../shared/data/ml-1m --epochs 20 --local-batch-size 250
 
 Horovod is an optional extra: ``python -m tfrec.distribute.install_horovod`` builds it.

@@ -1,8 +1,8 @@
 import json
 
 from tfrec.cli.main import main
-from tfrec.cli.train_bpr import build_serving_module
 from tfrec.export import export_saved_model
+from tfrec.export.bpr_serving import BPRServing
 from tfrec.models.bpr_mf import BPRMF
 from tfrec.models.vbpr import VBPR
 
@@ -96,7 +96,7 @@ def exported(tmp_path_factory):
     model.set_item_features(rng.random((6, 4)).astype(np.float32))
     for weight in model.trainable_weights:
         weight.assign(rng.normal(size=weight.shape).astype(np.float32))
-    serving = build_serving_module(model, USER_IDS, ITEM_IDS, TRAIN, default_k=2)
+    serving = BPRServing(model, USER_IDS, ITEM_IDS, TRAIN, default_k=2)
     base = tmp_path_factory.mktemp("export") / "vbpr"
     path = export_saved_model(
         serving, base, serving.signatures(), warmup_requests=serving.warmup_requests()
@@ -169,10 +169,10 @@ def test_signatures_k_optional_and_unknown_user(exported):
 
 def test_bpr_mf_export_has_no_feature_signature(tmp_path):
     model = BPRMF(3, 6, num_factors=2)
-    serving = build_serving_module(model, USER_IDS, ITEM_IDS, TRAIN, default_k=6)
+    serving = BPRServing(model, USER_IDS, ITEM_IDS, TRAIN, default_k=6)
     assert set(serving.signatures()) == {"serving_default"}
     # k = all items: user 103 gets only its two unseen items on top.
     top = serving.serve(tf.constant([103], tf.int64), tf.constant(2))["top_ids"].numpy()
     assert sorted(top[0].tolist()) == [12, 16]
     with pytest.raises(ValueError, match="do not match"):
-        build_serving_module(model, USER_IDS[:2], ITEM_IDS, TRAIN)
+        BPRServing(model, USER_IDS[:2], ITEM_IDS, TRAIN)

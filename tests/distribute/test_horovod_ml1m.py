@@ -56,6 +56,10 @@ def test_two_horovod_workers_reach_single_worker_ndcg(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     single = json.loads(single_out.read_text())
     horovod = json.loads(horovod_out.read_text())
+    print(
+        f"test NDCG@100: 1 worker {single['test']['ndcg@100']:.4f}, "
+        f"2 Horovod workers {horovod['test']['ndcg@100']:.4f}"
+    )
     assert horovod["world_size"] == 2 and single["world_size"] == 1
     assert single["test"]["ndcg@100"] > 0.15, "the single-worker run did not learn"
     assert horovod["test"]["ndcg@100"] == pytest.approx(single["test"]["ndcg@100"], abs=TOLERANCE)

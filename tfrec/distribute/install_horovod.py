@@ -100,7 +100,7 @@ def _missing_debian_packages() -> list:
         if probe.startswith("/"):
             present = os.path.exists(probe)
         else:
-            present = shutil.which(probe, path=_search_path())
+            present = shutil.which(probe, path=_search_path()) is not None
         if not present:
             missing.append(package)
     return missing

@@ -1,5 +1,7 @@
 """Serving module for recommenders that score items from a user's interaction history."""
 
+from tfrec.export.checks import checked_k
+
 import numpy as np
 import tensorflow as tf
 
@@ -59,14 +61,7 @@ class InteractionServing(tf.Module):
         self.serve = serve
 
     def _recommend(self, item_ids, k):
-        checks = [
-            tf.debugging.assert_greater_equal(k, 1, message="k must be >= 1"),
-            tf.debugging.assert_less_equal(
-                k, self.num_items, message=f"k must be <= the number of items ({self.num_items})"
-            ),
-        ]
-        with tf.control_dependencies(checks):  # check k before top_k can fail on it
-            k = tf.identity(k)
+        k = checked_k(k, self.num_items)
         columns = self.column_of_id.lookup(item_ids)
         known = tf.where(columns >= 0)
         batch = tf.shape(item_ids, out_type=tf.int64)[0]
