@@ -108,7 +108,9 @@ class MultDAE(AutoencoderRecommender):
             if self.losses:
                 loss += tf.nn.scale_regularization_loss(tf.add_n(self.losses))
         self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
-        self.loss_tracker.update_state(loss)
+        # `loss` is this replica's share of the global-batch mean; log the per-user mean.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.loss_tracker.update_state(loss * replicas)
         return {"loss": self.loss_tracker.result()}
 
     @property

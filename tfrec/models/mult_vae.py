@@ -180,7 +180,9 @@ class MultVAE(AutoencoderRecommender):
             if self.losses:
                 loss += tf.nn.scale_regularization_loss(tf.add_n(self.losses))
         self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
-        self.loss_tracker.update_state(loss)
+        # `loss` is this replica's share of the global-batch mean; log the per-user mean.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.loss_tracker.update_state(loss * replicas)
         self.kl_tracker.update_state(tf.reduce_mean(kl))
         self.beta_tracker.update_state(beta)
         return {m.name: m.result() for m in (self.loss_tracker, self.kl_tracker, self.beta_tracker)}
