@@ -1,5 +1,12 @@
 """Ranking metrics: Keras metrics for `fit`/`evaluate`, numpy functions for offline evaluation."""
 
+from tfrec.metrics.auc import (
+    ValidationAUC,
+    auc_per_user,
+    evaluate_leave_one_out,
+    evaluate_new_items,
+    pairwise_auc_per_user,
+)
 from tfrec.metrics.heldout_evaluation import evaluate_heldout_users
 from tfrec.metrics.ndcg import NDCGAtK
 from tfrec.metrics.ranking import mask_scores, ndcg_at_k, recall_at_k
@@ -8,6 +15,11 @@ from tfrec.metrics.recall import RecallAtK
 __all__ = [
     "NDCGAtK",
     "RecallAtK",
+    "ValidationAUC",
+    "auc_per_user",
+    "evaluate_leave_one_out",
+    "evaluate_new_items",
+    "pairwise_auc_per_user",
     "evaluate_heldout_users",
     "mask_scores",
     "ndcg_at_k",
