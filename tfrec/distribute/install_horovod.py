@@ -44,6 +44,8 @@ BUILD_ENVIRONMENT = {
     "HOROVOD_WITHOUT_MXNET": "1",
     # Horovod's Keras code must bind to tf_keras, as tfrec does.
     "TF_USE_LEGACY_KERAS": "1",
+    # Gloo's CMakeLists asks for CMake < 3.5 compatibility, which CMake 4 removed.
+    "CMAKE_POLICY_VERSION_MINIMUM": "3.5",
 }
 
 # Debian package -> a file whose presence shows the package (or an equivalent) is installed.
