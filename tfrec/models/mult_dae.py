@@ -5,7 +5,7 @@ from tfrec.models.autoencoder_recommender import (
     to_dense_interactions,
     unique_metrics,
 )
-from tfrec.models.mult_vae import _bias_initializer, multinomial_log_likelihood
+from tfrec.models.mult_vae import _bias_initializer, hidden_dense, multinomial_log_likelihood
 from tfrec.utils.serialization import register_serializable
 
 import tensorflow as tf
@@ -65,13 +65,7 @@ class MultDAE(AutoencoderRecommender):
         regularizer = keras.regularizers.L2(l2_regularization) if l2_regularization else None
 
         def dense(width, name):
-            return keras.layers.Dense(
-                width,
-                activation=activation,
-                kernel_regularizer=regularizer,
-                bias_initializer=_bias_initializer(),
-                name=name,
-            )
+            return hidden_dense(width, name, activation, regularizer)
 
         self.input_dropout = keras.layers.Dropout(dropout_rate, name="input_dropout")
         widths = tuple(hidden_dims) + (int(latent_dim),) + tuple(reversed(tuple(hidden_dims)))

@@ -22,6 +22,17 @@ def _bias_initializer():
     return keras.initializers.TruncatedNormal(stddev=0.001)
 
 
+def hidden_dense(width, name, activation, regularizer):
+    """A hidden layer of the Mult-VAE/DAE networks: Glorot kernel, the reference's bias init."""
+    return keras.layers.Dense(
+        width,
+        activation=activation,
+        kernel_regularizer=regularizer,
+        bias_initializer=_bias_initializer(),
+        name=name,
+    )
+
+
 @register_serializable
 class MultVAE(AutoencoderRecommender):
     """Multinomial variational autoencoder for collaborative filtering (Mult-VAE^PR).
@@ -89,13 +100,7 @@ class MultVAE(AutoencoderRecommender):
         regularizer = keras.regularizers.L2(l2_regularization) if l2_regularization else None
 
         def dense(width, name):
-            return keras.layers.Dense(
-                width,
-                activation=activation,
-                kernel_regularizer=regularizer,
-                bias_initializer=_bias_initializer(),
-                name=name,
-            )
+            return hidden_dense(width, name, activation, regularizer)
 
         self.input_dropout = keras.layers.Dropout(dropout_rate, name="input_dropout")
         self.encoder_layers = [dense(width, f"encoder_{i}") for i, width in enumerate(hidden_dims)]
