@@ -12,7 +12,13 @@ and the peak resident memory of each worker, for:
 
 Every configuration runs in its own process (``horovodrun`` for 2 workers), one after the
 other. On the synthetic matrix only `--synthetic-steps` steps are timed and the epoch time is
-extrapolated (marked ``~``); its NDCG column is then after that partial epoch. CPU figures are
+extrapolated (marked ``~``); its NDCG column is then after that partial epoch. With
+`--synthetic-epochs N` the synthetic batch-size sweep trains N full epochs instead, and
+`--sweep-only` runs just that sweep (float32, one worker)::
+
+    python examples/benchmark_scaling.py --sweep-only --ml1m-batches \
+        --synthetic-batches 500 2048 8192 24576 --synthetic-epochs 1
+ CPU figures are
 not GPU figures: mixed precision is slower on CPUs without float16/bfloat16 units.
 
     python examples/benchmark_scaling.py --data-dir ../shared/data/ml-1m
@@ -215,7 +221,19 @@ def run_worker(args) -> None:
 def configurations(args):
     ml = dict(data="ml-1m", epochs=args.epochs)
     syn = dict(data="synthetic", epochs=1, max_steps=args.synthetic_steps)
+    # The batch-size sweep: full epochs on the synthetic matrix when --synthetic-epochs is set.
+    syn_sweep = (
+        dict(data="synthetic", epochs=args.synthetic_epochs, max_steps=0)
+        if args.synthetic_epochs
+        else syn
+    )
     configs = []
+    if args.sweep_only:
+        for batch in args.ml1m_batches:
+            configs.append(dict(ml, workers=1, precision="float32", global_batch=batch))
+        for batch in args.synthetic_batches:
+            configs.append(dict(syn_sweep, workers=1, precision="float32", global_batch=batch))
+        return configs
     for data in (ml, syn):
         configs.append(dict(data, workers=1, precision="float32", global_batch=500))
         if args.horovod:
@@ -226,8 +244,8 @@ def configurations(args):
         if batch != 500:
             configs.append(dict(ml, workers=1, precision="float32", global_batch=batch))
     for batch in args.synthetic_batches:
-        if batch != 500:
-            configs.append(dict(syn, workers=1, precision="float32", global_batch=batch))
+        if batch != 500 or args.synthetic_epochs:
+            configs.append(dict(syn_sweep, workers=1, precision="float32", global_batch=batch))
     return configs
 
 
@@ -355,6 +373,17 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--ml1m-batches", type=int, nargs="*", default=[500, 1024, 2048, 4096])
     parser.add_argument("--synthetic-batches", type=int, nargs="*", default=[500, 2048, 4096])
+    parser.add_argument(
+        "--synthetic-epochs",
+        type=int,
+        default=0,
+        help="Full epochs per synthetic batch-size sweep configuration (0: --synthetic-steps).",
+    )
+    parser.add_argument(
+        "--sweep-only",
+        action="store_true",
+        help="Run only the float32 single-worker batch-size sweep.",
+    )
     parser.add_argument("--no-horovod", dest="horovod", action="store_false")
     args = parser.parse_args(argv)
     if args.worker:
