@@ -3,6 +3,7 @@ Horovod's Keras-backend patch (size-1 Horovod, no launcher) and the installer's 
 
 import argparse
 import json
+import os
 
 from tfrec.cli import common
 from tfrec.distribute import DistributedContext, make_context
@@ -121,6 +122,16 @@ def test_installer_removes_only_the_xla_line(tmp_path):
     assert patch_cmakelists(str(tmp_path)) == 1
     assert cmake.read_text() == lines[0] + lines[2]
     assert patch_cmakelists(str(tmp_path)) == 0
+
+
+@pytest.mark.skipif(os.environ.get("CI") != "true", reason="only CI is required to have Horovod")
+def test_ci_has_horovod_so_the_two_process_tests_run():
+    """CI installs the Horovod extra; if the build broke, the Horovod tests would all skip and
+    the suite would still pass. This makes that a failure in CI."""
+    assert launch.horovodrun_path() is not None, (
+        "CI=true but horovod.tensorflow.keras does not import: the Horovod extra did not build "
+        "(python -m tfrec.distribute.install_horovod)"
+    )
 
 
 @pytest.mark.skipif(
