@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -39,6 +41,14 @@ def horovodrun_path():
         check=False,
     )
     return path if probe.returncode == 0 else None
+
+
+# Skips a test where Horovod is not usable; in CI, which must have it, test_context's
+# test_ci_has_horovod_so_the_two_process_tests_run fails instead.
+requires_horovod = pytest.mark.skipif(
+    horovodrun_path() is None,
+    reason="Horovod is not installed (python -m tfrec.distribute.install_horovod)",
+)
 
 
 def free_ports(count: int) -> list:

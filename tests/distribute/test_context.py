@@ -134,10 +134,7 @@ def test_ci_has_horovod_so_the_two_process_tests_run():
     )
 
 
-@pytest.mark.skipif(
-    launch.horovodrun_path() is None,
-    reason="Horovod is not installed (python -m tfrec.distribute.install_horovod)",
-)
+@launch.requires_horovod
 def test_horovod_callbacks_use_tf_keras_backend_in_a_size_one_job():
     """MetricAverageCallback crashes with Horovod's own `from keras import backend` on Keras 3;
     tfrec points it at tf_keras.backend. A size-1 Horovod job needs no launcher."""

@@ -59,10 +59,7 @@ def _distributed_args(kind, out):
     ]
 
 
-@pytest.mark.skipif(
-    launch.horovodrun_path() is None,
-    reason="Horovod is not installed (python -m tfrec.distribute.install_horovod)",
-)
+@launch.requires_horovod
 def test_two_horovod_workers_match_one_worker_at_double_batch(single_worker, tmp_path):
     out = tmp_path / "horovod.npz"
     result = launch.run_horovod(_distributed_args("horovod", out))
@@ -78,10 +75,7 @@ def test_two_multiworker_workers_match_one_worker_at_double_batch(single_worker,
     _assert_same_training(single_worker, _weights(out))
 
 
-@pytest.mark.skipif(
-    launch.horovodrun_path() is None,
-    reason="Horovod is not installed (python -m tfrec.distribute.install_horovod)",
-)
+@launch.requires_horovod
 def test_a_dead_horovod_rank_fails_the_job_without_output(tmp_path):
     out = tmp_path / "horovod.npz"
     result = launch.run_horovod([*_distributed_args("horovod", out), "--die-rank", "1"])
@@ -102,10 +96,7 @@ def test_a_dead_multiworker_worker_fails_the_survivor_without_output(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(
-    launch.horovodrun_path() is None,
-    reason="Horovod is not installed (python -m tfrec.distribute.install_horovod)",
-)
+@launch.requires_horovod
 def test_horovod_under_mixed_float16_wraps_and_matches(tmp_path):
     """Under mixed_float16 compile puts Horovod's optimizer inside the LossScaleOptimizer, and
     2 workers still match 1 worker at double batch, to float16 rounding (2e-3 absolute; the

@@ -43,10 +43,7 @@ def _cli(ml1m, out, distribute):
     ]
 
 
-@pytest.mark.skipif(
-    launch.horovodrun_path() is None,
-    reason="Horovod is not installed (python -m tfrec.distribute.install_horovod)",
-)
+@launch.requires_horovod
 def test_two_horovod_workers_reach_single_worker_ndcg(tmp_path):
     ml1m = data_dir("ml-1m")
     single_out, horovod_out = tmp_path / "single.json", tmp_path / "horovod.json"
