@@ -1,5 +1,6 @@
 """Options and helpers shared by the ``tfrec train`` sub-commands."""
 
+import argparse
 import json
 import os
 import pathlib
@@ -92,24 +93,49 @@ def print_table(title: str, rows) -> None:
         print(f"  {name:<12} {value:.4f}" if isinstance(value, float) else f"  {name:<12} {value}")
 
 
+# === Execution speed (Keras compile settings that keep the numerics) ===
+
+
+def add_execution_arguments(parser, steps_per_execution: int, jit_compile: bool) -> None:
+    """Adds --steps-per-execution and --jit-compile/--no-jit-compile with a model's fast defaults.
+
+    The defaults are the settings `examples/benchmark_training.py` measured fastest for the
+    command's model on CPU (README, "Training speed").
+    """
+    group = parser.add_argument_group("execution speed")
+    group.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=steps_per_execution,
+        help="Batches run by one call of the compiled training function (Keras `compile`'s "
+        "steps_per_execution): fewer Python round trips per epoch, the same updates; the "
+        f"progress bar and batch callbacks update every N batches. Default {steps_per_execution}.",
+    )
+    group.add_argument(
+        "--jit-compile",
+        action=argparse.BooleanOptionalAction,
+        default=jit_compile,
+        help="Compile the training step with XLA (Keras `compile`'s jit_compile). Fuses the "
+        "step's ops into one program; same model, float-rounding differences only. Default "
+        f"{'on' if jit_compile else 'off'} for this model (measured on CPU).",
+    )
+
+
+def compile_options(args) -> dict:
+    """`compile` keyword arguments from --steps-per-execution and --jit-compile."""
+    return {
+        "steps_per_execution": positive_int("--steps-per-execution", args.steps_per_execution),
+        "jit_compile": bool(args.jit_compile),
+    }
+
+
 # === Scaling (distributed training, warmup, linear scaling rule) ===
 
 SCALING_RULES = ("linear", "sqrt", "none")
 
 
-def add_scaling_arguments(parser) -> None:
-    """Adds --distribute --base-batch-size --lr-scaling --warmup-epochs --threads-per-worker."""
-    from tfrec.distribute import DISTRIBUTE_KINDS
-
-    group = parser.add_argument_group("scaling (Goyal et al., 2017)")
-    group.add_argument(
-        "--distribute",
-        default="none",
-        choices=DISTRIBUTE_KINDS,
-        help="none: one process; horovod: launch with `horovodrun -np N tfrec train ...`; "
-        "multiworker: tf.distribute.MultiWorkerMirroredStrategy, one process per TF_CONFIG task. "
-        "--batch-size stays the global batch and is split evenly across workers.",
-    )
+def add_learning_rate_scaling_arguments(group) -> None:
+    """Adds --base-batch-size --lr-scaling --warmup-epochs to an argparse group."""
     group.add_argument(
         "--base-batch-size",
         type=int,
@@ -129,6 +155,22 @@ def add_scaling_arguments(parser) -> None:
         help="Ramp the rate linearly per step from --learning-rate to the scaled rate over this "
         "many epochs (Goyal et al. use 5). Default 0.",
     )
+
+
+def add_scaling_arguments(parser) -> None:
+    """Adds --distribute --base-batch-size --lr-scaling --warmup-epochs --threads-per-worker."""
+    from tfrec.distribute import DISTRIBUTE_KINDS
+
+    group = parser.add_argument_group("scaling (Goyal et al., 2017)")
+    group.add_argument(
+        "--distribute",
+        default="none",
+        choices=DISTRIBUTE_KINDS,
+        help="none: one process; horovod: launch with `horovodrun -np N tfrec train ...`; "
+        "multiworker: tf.distribute.MultiWorkerMirroredStrategy, one process per TF_CONFIG task. "
+        "--batch-size stays the global batch and is split evenly across workers.",
+    )
+    add_learning_rate_scaling_arguments(group)
     group.add_argument(
         "--threads-per-worker",
         type=int,

@@ -16,6 +16,8 @@ DEFAULT_HELDOUT_USERS = {"ml-100k": 100, "ml-1m": 600, "ml-20m": 10000}
 DEFAULT_EPOCHS = {"mult-vae": 200, "mult-dae": 200}
 TEST_RECALL_KS = (20, 50)
 TEST_NDCG_KS = (100,)
+# Measured by examples/benchmark_training.py (README, "Training speed").
+DEFAULT_STEPS_PER_EXECUTION = 10
 
 
 def add_arguments(parser) -> None:
@@ -55,6 +57,11 @@ def add_arguments(parser) -> None:
         default=None,
         help="Stop after this many epochs without a better validation NDCG@100 "
         "(default: never stop early; the best epoch's weights are restored either way).",
+    )
+    common.add_execution_arguments(
+        parser,
+        steps_per_execution=DEFAULT_STEPS_PER_EXECUTION,
+        jit_compile=False,  # XLA cannot compile the sparse first layer's product
     )
     common.add_scaling_arguments(parser)
 
@@ -108,6 +115,7 @@ def _train_with_fit(args, model, split, epochs, context):
         model.compile(
             optimizer=context.wrap_optimizer(keras.optimizers.Adam(learning_rate=learning_rate)),
             metrics=[NDCGAtK(100)],
+            **common.compile_options(args),
         )
     context.prepare_model(model)
     train = context.fit_data(

@@ -23,6 +23,8 @@ TEST_KS = (50,)
 # Beside the paper's "at most 5 training interactions", which few MovieLens test items meet.
 EXTRA_COLD_START_THRESHOLDS = (20,)
 DEFAULT_K = 100
+# Measured by examples/benchmark_training.py (README, "Training speed").
+DEFAULT_STEPS_PER_EXECUTION = 8
 
 
 def add_arguments(parser) -> None:
@@ -73,6 +75,20 @@ def add_arguments(parser) -> None:
     group.add_argument("--factor-regularization", type=float, default=1e-4)
     group.add_argument("--bias-regularization", type=float, default=1e-4)
     group.add_argument("--visual-regularization", type=float, default=1e-4)
+    group.add_argument(
+        "--optimizer",
+        default="adam",
+        choices=["adam", "lazy-adam"],
+        help="adam: tf_keras Adam (every row's moments decay each step); lazy-adam: "
+        "tfrec.optimizers.LazyAdam, which updates only the rows in the batch (faster on large "
+        "catalogues, see README). Default adam.",
+    )
+    common.add_execution_arguments(
+        parser, steps_per_execution=DEFAULT_STEPS_PER_EXECUTION, jit_compile=False
+    )
+    common.add_learning_rate_scaling_arguments(
+        parser.add_argument_group("learning rate scaling (Goyal et al., 2017)")
+    )
 
 
 def _features_path(args, data_dir) -> pathlib.Path:
@@ -128,6 +144,7 @@ def run(args) -> dict:
     from tfrec.data.item_features import load_item_features
     from tfrec.data.triples import bpr_triples
     from tfrec.metrics.auc import ValidationAUC, evaluate_leave_one_out, evaluate_new_items
+    from tfrec.optimizers import LazyAdam
 
     import tf_keras as keras
 
@@ -162,9 +179,13 @@ def run(args) -> dict:
     )
     if features is not None:
         model.set_item_features(features)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate))
     train = bpr_triples(
         split.train, args.batch_size, seed=args.seed, candidate_items=split.warm_items
+    )
+    learning_rate = common.learning_rate_schedule(args, len(train))
+    optimizer_class = LazyAdam if args.optimizer == "lazy-adam" else keras.optimizers.Adam
+    model.compile(
+        optimizer=optimizer_class(learning_rate=learning_rate), **common.compile_options(args)
     )
     callbacks = [
         ValidationAUC(

@@ -18,6 +18,8 @@ from tfrec.data.sequences import DATA_FOLDERS, DATASETS
 import numpy as np
 
 CUTOFFS = (5, 10, 20)
+# Measured by examples/benchmark_training.py (README, "Training speed").
+DEFAULT_STEPS_PER_EXECUTION = 4
 FEATURES = ("text", "image", "id")
 FEATURE_FILES = {"text": "text_features.npz", "image": "image_features.npz"}
 
@@ -53,6 +55,9 @@ def add_arguments(parser) -> None:
     )
     group.add_argument("--patience", type=int, default=None, help="Early-stopping patience.")
     group.add_argument("--eval-batch-size", type=int, default=512)
+    common.add_execution_arguments(
+        parser, steps_per_execution=DEFAULT_STEPS_PER_EXECUTION, jit_compile=False
+    )
 
 
 def parse_sizes(text: str) -> list:
@@ -241,7 +246,8 @@ def run(args) -> dict:
     model.compile(
         optimizer=keras.optimizers.AdamW(
             args.learning_rate, weight_decay=args.weight_decay, global_clipnorm=5.0
-        )
+        ),
+        **common.compile_options(args),
     )
     inputs, labels = next_item_examples(split.training_sequences(), max_len, args.all_windows)
     train = training_dataset(inputs, labels, args.batch_size, seed=args.seed)

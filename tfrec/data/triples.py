@@ -4,11 +4,13 @@ Each epoch is one pass over the training interactions in a fresh seeded order; e
 (u, i) is paired with a negative item j drawn uniformly from the candidate items that u has not
 interacted with (Rendle et al., 2009, Section 4.2, without bootstrap replacement).
 
-Negatives are drawn for the whole batch at once and rejected where they hit one of the user's
-training items, then redrawn only there, until no batch entry is a positive (rejection sampling:
-the result is exactly uniform over the user's non-interacted candidates). Membership is a binary
-search of the key ``user * num_items + item`` in the sorted keys of the training pairs, so no
-per-sample Python runs and memory stays at 8 bytes per interaction.
+A whole epoch is generated at once, as a few vectorised ops over all its triples, and then cut
+into batches: per-batch work in tf.data would cost more than a BPR-MF step itself. Negatives are
+drawn for every triple and rejected where they hit one of the user's training items, then
+redrawn only there (a shrinking set), until none is a positive (rejection sampling: the result
+is exactly uniform over the user's non-interacted candidates). Membership is a binary search of
+the key ``user * num_items + item`` in the sorted keys of the training pairs, so no per-sample
+Python runs and memory stays at 8 bytes per interaction.
 """
 
 import numpy as np
@@ -47,41 +49,53 @@ def sample_negatives(users, keys, num_items: int, candidates, seed):
     users64 = tf.cast(users, tf.int64)
     keys = tf.cast(keys, tf.int64)
     candidates = tf.cast(candidates, tf.int32)
-    batch = tf.shape(users64)[0]
     num_candidates = tf.shape(candidates)[0]
     last = tf.maximum(tf.size(keys) - 1, 0)
 
-    def draw(round_index):
+    def draw(count, round_index):
         position = tf.random.stateless_uniform(
-            [batch],
+            [count],
             seed=tf.random.experimental.stateless_fold_in(seed, round_index),
             maxval=num_candidates,
             dtype=tf.int32,
         )
         return tf.gather(candidates, position)
 
-    def is_positive(items):
-        query = users64 * num_items + tf.cast(items, tf.int64)
+    def is_positive(query_users, items):
+        query = query_users * num_items + tf.cast(items, tf.int64)
         found = tf.minimum(tf.searchsorted(keys, query, out_type=tf.int32), last)
         return tf.equal(tf.gather(keys, found), query)
 
-    negatives = draw(0)
-    rejected = is_positive(negatives)
+    negatives = draw(tf.shape(users64)[0], 0)
+    # Positions whose draw is still a positive: only these are redrawn, so each round costs the
+    # rejected draws, not the whole epoch.
+    rejected = tf.where(is_positive(users64, negatives))[:, 0]
 
     def body(round_index, negatives, rejected):
-        negatives = tf.where(rejected, draw(round_index), negatives)
-        return round_index + 1, negatives, is_positive(negatives)
+        redrawn = draw(tf.shape(rejected)[0], round_index)
+        accepted = tf.logical_not(is_positive(tf.gather(users64, rejected), redrawn))
+        negatives = tf.tensor_scatter_nd_update(
+            negatives,
+            tf.boolean_mask(rejected, accepted)[:, tf.newaxis],
+            tf.boolean_mask(redrawn, accepted),
+        )
+        return round_index + 1, negatives, tf.boolean_mask(rejected, tf.logical_not(accepted))
 
     _, negatives, rejected = tf.while_loop(
         lambda round_index, _, rejected: tf.logical_and(
-            tf.reduce_any(rejected), round_index <= MAX_REJECTION_ROUNDS
+            tf.size(rejected) > 0, round_index <= MAX_REJECTION_ROUNDS
         ),
         body,
         (tf.constant(1), negatives, rejected),
+        shape_invariants=(
+            tf.TensorShape([]),
+            negatives.shape,
+            tf.TensorShape([None]),
+        ),
     )
     tf.debugging.assert_equal(
-        tf.reduce_any(rejected),
-        False,
+        tf.size(rejected),
+        0,
         message="Negative sampling found no non-interacted item for a user after "
         f"{MAX_REJECTION_ROUNDS} rounds.",
     )
@@ -154,47 +168,42 @@ def bpr_triples(
     keys_t = tf.constant(keys)
     candidates_t = tf.constant(candidates)
 
-    def epoch_batches(epoch_seed):
+    def epoch_triples(epoch_seed):
+        # The whole epoch in a few vectorised ops, then cut into batches by a reshape.
         order = tf.range(num_pairs, dtype=tf.int32)
         if shuffle:
             order = tf.random.experimental.stateless_shuffle(
                 order, seed=tf.stack([epoch_seed, tf.constant(0, tf.int64)])
             )
-        # Slice the permutation into whole batches in one reshape rather than element by element.
+        epoch_users = tf.gather(users_t, order)
+        triples = {
+            "user": epoch_users,
+            "positive_item": tf.gather(items_t, order),
+            "negative_item": sample_negatives(
+                epoch_users,
+                keys_t,
+                num_items,
+                candidates_t,
+                seed=tf.stack([epoch_seed, tf.constant(1, tf.int64)]),
+            ),
+        }
         batches = tf.data.Dataset.from_tensor_slices(
-            tf.reshape(order[: num_full * batch_size], [num_full, batch_size])
+            {
+                name: tf.reshape(values[: num_full * batch_size], [num_full, batch_size])
+                for name, values in triples.items()
+            }
         )
         if remainder:
             batches = batches.concatenate(
-                tf.data.Dataset.from_tensors(order[num_full * batch_size :])
+                tf.data.Dataset.from_tensors(
+                    {name: values[num_full * batch_size :] for name, values in triples.items()}
+                )
             )
-        return tf.data.Dataset.zip(
-            (
-                batches,
-                tf.data.Dataset.range(num_batches),
-                tf.data.Dataset.from_tensors(epoch_seed).repeat(),
-            )
-        )
-
-    def make_triples(index, batch_index, epoch_seed):
-        batch_users = tf.gather(users_t, index)
-        negatives = sample_negatives(
-            batch_users,
-            keys_t,
-            num_items,
-            candidates_t,
-            seed=tf.stack([epoch_seed, batch_index + 1]),
-        )
-        return {
-            "user": batch_users,
-            "positive_item": tf.gather(items_t, index),
-            "negative_item": negatives,
-        }
+        return batches
 
     # One random int64 per epoch: `rerandomize_each_iteration` gives a new one each time `fit`
     # starts an epoch, and the same sequence for the same seed.
     dataset = tf.data.Dataset.random(seed=int(seed), rerandomize_each_iteration=True).take(1)
-    dataset = dataset.flat_map(epoch_batches)
-    dataset = dataset.map(make_triples, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = dataset.flat_map(epoch_triples)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
     return dataset.prefetch(tf.data.AUTOTUNE)

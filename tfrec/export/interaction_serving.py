@@ -65,13 +65,15 @@ class InteractionServing(tf.Module):
         columns = self.column_of_id.lookup(item_ids)
         known = tf.where(columns >= 0)
         batch = tf.shape(item_ids, out_type=tf.int64)[0]
-        indices = tf.stack([known[:, 0], tf.gather_nd(columns, known)], axis=1)
-        history = tf.scatter_nd(
-            indices, tf.ones(tf.shape(indices)[0], tf.float32), [batch, self.num_items]
+        # The history as a sparse batch (repeated ids count once): the model's first layer
+        # multiplies it directly, so a request costs its items, not the whole catalogue.
+        keys = known[:, 0] * self.num_items + tf.gather_nd(columns, known)
+        keys = tf.sort(tf.unique(keys).y)
+        indices = tf.stack([keys // self.num_items, keys % self.num_items], axis=1)
+        history = tf.SparseTensor(
+            indices, tf.ones(tf.shape(keys), tf.float32), tf.stack([batch, self.num_items])
         )
-        history = tf.minimum(history, 1.0)  # repeated ids count once
-        scores = tf.cast(self.model(history, training=False), tf.float32)
-        scores = tf.where(history > 0, tf.constant(-np.inf, tf.float32), scores)
+        scores = self.model.masked_scores(history)
         top = tf.math.top_k(scores, k=k)
         return {"top_ids": tf.gather(self.item_ids, top.indices), "top_scores": top.values}
 

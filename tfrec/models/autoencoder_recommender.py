@@ -22,6 +22,72 @@ def to_dense_interactions(inputs, num_items=None):
     return inputs
 
 
+def to_sparse_interactions(inputs, num_items: int) -> tf.SparseTensor:
+    """A batch `[batch, num_items]` as a float32 `tf.SparseTensor` of its non-zero entries.
+
+    A `tf.SparseTensor` passes through (cast to float32, its order kept); a dense batch keeps only
+    its non-zeros, so both reach the model's first layer as the same sparse product.
+
+    Args:
+        inputs: `tf.SparseTensor` or dense tensor `[batch, num_items]`.
+        num_items: int. Number of columns.
+
+    Returns:
+        float32 `tf.SparseTensor` `[batch, num_items]` with static width `num_items`.
+    """
+    if isinstance(inputs, tf.SparseTensor):
+        sparse = tf.SparseTensor(
+            inputs.indices, tf.cast(inputs.values, tf.float32), inputs.dense_shape
+        )
+    else:
+        dense = tf.ensure_shape(tf.cast(inputs, tf.float32), [None, num_items])
+        sparse = tf.sparse.from_dense(dense)
+    return tf.SparseTensor(
+        sparse.indices,
+        sparse.values,
+        tf.stack([sparse.dense_shape[0], tf.constant(num_items, tf.int64)]),
+    )
+
+
+def l2_normalize_rows(sparse: tf.SparseTensor) -> tf.SparseTensor:
+    """Divides each row's non-zero values by the row's L2 norm (all-zero rows stay zero).
+
+    The sparse counterpart of ``tf.math.l2_normalize(x, axis=1)`` (which uses
+    ``x / sqrt(max(sum x^2, 1e-12))``), computed on the non-zero values only.
+    """
+    rows = sparse.indices[:, 0]
+    num_rows = sparse.dense_shape[0]
+    squared_norm = tf.math.unsorted_segment_sum(tf.square(sparse.values), rows, num_rows)
+    inverse_norm = tf.math.rsqrt(tf.maximum(squared_norm, 1e-12))
+    return tf.SparseTensor(
+        sparse.indices, sparse.values * tf.gather(inverse_norm, rows), sparse.dense_shape
+    )
+
+
+def sparse_input_layer(layer, sparse: tf.SparseTensor):
+    """Applies a built `keras.layers.Dense` to a `tf.SparseTensor` batch without densifying it.
+
+    ``activation(sparse @ kernel + bias)`` with `tf.sparse.sparse_dense_matmul`, so the cost is
+    proportional to the batch's non-zeros, not to `batch x num_items` (as in NVIDIA's VAE-CF).
+    The product runs in float32 and is cast to the layer's compute dtype, as the layer's own
+    call would do under a mixed precision policy.
+
+    Args:
+        layer: a built `keras.layers.Dense` whose input width is the sparse tensor's width.
+        sparse: float32 `tf.SparseTensor` `[batch, input_width]`.
+
+    Returns:
+        Tensor `[batch, layer.units]` in the layer's compute dtype.
+    """
+    outputs = tf.sparse.sparse_dense_matmul(sparse, tf.cast(layer.kernel, tf.float32))
+    outputs = tf.cast(outputs, layer.compute_dtype)
+    if layer.use_bias:
+        outputs = tf.nn.bias_add(outputs, tf.cast(layer.bias, layer.compute_dtype))
+    if layer.activation is not None:
+        outputs = layer.activation(outputs)
+    return outputs
+
+
 class AutoencoderRecommender(keras.Model):
     """A Keras model scoring all items from a user's interaction vector.
 
@@ -45,9 +111,12 @@ class AutoencoderRecommender(keras.Model):
 
     def masked_scores(self, fold_in):
         """Scores `[batch, num_items]` (float32) with the fold-in items set to ``-inf``."""
-        dense = to_dense_interactions(fold_in, self.num_items)
-        logits = tf.cast(self(dense, training=False), tf.float32)
-        return tf.where(dense > 0, tf.constant(-float("inf"), tf.float32), logits)
+        sparse = to_sparse_interactions(fold_in, self.num_items)
+        logits = tf.cast(self(sparse, training=False), tf.float32)
+        known = tf.boolean_mask(sparse.indices, sparse.values > 0)
+        return tf.tensor_scatter_nd_update(
+            logits, known, tf.fill([tf.shape(known)[0]], tf.constant(-float("inf"), tf.float32))
+        )
 
     def test_step(self, data):
         # Validation data are (fold_in, target) pairs of held-out users (Liang et al., Sec. 4.1).

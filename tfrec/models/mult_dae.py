@@ -2,10 +2,16 @@
 
 from tfrec.models.autoencoder_recommender import (
     AutoencoderRecommender,
-    to_dense_interactions,
+    sparse_input_layer,
+    to_sparse_interactions,
     unique_metrics,
 )
-from tfrec.models.mult_vae import _bias_initializer, hidden_dense, multinomial_log_likelihood
+from tfrec.models.mult_vae import (
+    _bias_initializer,
+    hidden_dense,
+    multinomial_log_likelihood,
+    sparse_dropout_input,
+)
 from tfrec.utils.serialization import register_serializable
 
 import tensorflow as tf
@@ -85,17 +91,28 @@ class MultDAE(AutoencoderRecommender):
         self.dropout_rate = float(dropout_rate)
         self.activation = activation
         self.l2_regularization = float(l2_regularization)
+        self._build_layers()
+
+    def _build_layers(self):
+        # The first layer reads sparse batches through `sparse_input_layer`: build all layers
+        # at construction from the known widths.
+        width = self.num_items
+        for layer in self.hidden_layers:
+            layer.build((None, width))
+            width = layer.units
+        self.output_logits.build((None, width))
 
     def call(self, inputs, training=False):
-        h = tf.math.l2_normalize(to_dense_interactions(inputs, self.num_items), axis=1)
-        h = self.input_dropout(h, training=training)
-        for layer in self.hidden_layers:
+        # L2-normalised, dropped out on the non-zeros, first layer as a sparse product.
+        x = sparse_dropout_input(self.input_dropout, inputs, self.num_items, training)
+        h = sparse_input_layer(self.hidden_layers[0], x)
+        for layer in self.hidden_layers[1:]:
             h = layer(h)
         return self.output_logits(h)
 
     def train_step(self, data):
         inputs = data[0] if isinstance(data, (tuple, list)) else data
-        x = to_dense_interactions(inputs, self.num_items)
+        x = to_sparse_interactions(inputs, self.num_items)
         with tf.GradientTape() as tape:
             logits = self(x, training=True)
             loss = tf.nn.compute_average_loss(-multinomial_log_likelihood(logits, x))

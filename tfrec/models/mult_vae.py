@@ -2,7 +2,9 @@
 
 from tfrec.models.autoencoder_recommender import (
     AutoencoderRecommender,
-    to_dense_interactions,
+    l2_normalize_rows,
+    sparse_input_layer,
+    to_sparse_interactions,
     unique_metrics,
 )
 from tfrec.utils.serialization import register_serializable
@@ -12,9 +14,46 @@ import tf_keras as keras
 
 
 def multinomial_log_likelihood(logits, interactions):
-    """Per-user multinomial log-likelihood ``sum_i x_ui log softmax(logits)_i`` (Eq. 2), float32."""
-    log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
-    return tf.reduce_sum(log_probs * interactions, axis=-1)
+    """Per-user multinomial log-likelihood ``sum_i x_ui log softmax(logits)_i`` (Eq. 2), float32.
+
+    Args:
+        logits: float `[batch, num_items]`.
+        interactions: `tf.SparseTensor` or dense float `[batch, num_items]`, the counts x_u. A
+            sparse batch is read at its non-zeros only: ``sum_nz x_ui logit_ui - n_u
+            logsumexp(logits_u)`` with ``n_u = sum_i x_ui``, the same quantity without a dense
+            `[batch, num_items]` product.
+
+    Returns:
+        float32 `[batch]`.
+    """
+    logits = tf.cast(logits, tf.float32)
+    if not isinstance(interactions, tf.SparseTensor):
+        log_probs = tf.nn.log_softmax(logits, axis=-1)
+        return tf.reduce_sum(log_probs * tf.cast(interactions, tf.float32), axis=-1)
+    values = tf.cast(interactions.values, tf.float32)
+    rows = interactions.indices[:, 0]
+    num_rows = tf.shape(logits, out_type=tf.int64)[0]
+    picked = tf.math.unsorted_segment_sum(
+        values * tf.gather_nd(logits, interactions.indices), rows, num_rows
+    )
+    counts = tf.math.unsorted_segment_sum(values, rows, num_rows)
+    return picked - counts * tf.reduce_logsumexp(logits, axis=-1)
+
+
+def sparse_dropout_input(layer_dropout, inputs, num_items, training):
+    """L2-normalises each row of a batch and applies dropout to its non-zero values.
+
+    The paper's input order (normalise, then drop out), computed on the non-zeros of a sparse
+    batch: dropout zeroes entries and rescales the kept ones by ``1 / (1 - rate)``, and a zero
+    entry stays zero either way, so dropping out the non-zero values alone is the same
+    corruption as dropping out the dense row.
+
+    Returns:
+        float32 `tf.SparseTensor` `[batch, num_items]`.
+    """
+    x = l2_normalize_rows(to_sparse_interactions(inputs, num_items))
+    values = tf.cast(layer_dropout(x.values, training=training), tf.float32)
+    return tf.SparseTensor(x.indices, values, x.dense_shape)
 
 
 def _bias_initializer():
@@ -135,14 +174,35 @@ class MultVAE(AutoencoderRecommender):
         self.anneal_cap = float(anneal_cap)
         self.total_anneal_steps = int(total_anneal_steps)
         self.l2_regularization = float(l2_regularization)
+        self._build_layers()
+
+    def _build_layers(self):
+        # The first layer is applied to sparse batches by `sparse_input_layer`, which reads its
+        # kernel directly, so every layer is built at construction from the known widths.
+        width = self.num_items
+        for layer in self.encoder_layers:
+            layer.build((None, width))
+            width = layer.units
+        self.gaussian_parameters.build((None, width))
+        width = self.latent_dim
+        for layer in self.decoder_layers:
+            layer.build((None, width))
+            width = layer.units
+        self.output_logits.build((None, width))
 
     def encode(self, inputs, training=False):
-        """Gaussian posterior ``(mean, log_variance)``, each float32 `[batch, latent_dim]`."""
-        x = tf.math.l2_normalize(to_dense_interactions(inputs, self.num_items), axis=1)
-        h = self.input_dropout(x, training=training)
-        for layer in self.encoder_layers:
+        """Gaussian posterior ``(mean, log_variance)``, each float32 `[batch, latent_dim]`.
+
+        The input (a `tf.SparseTensor` or a dense batch) is L2-normalised per user and dropped
+        out on its non-zero values, and the first layer multiplies the sparse batch directly
+        (`tf.sparse.sparse_dense_matmul`): its cost grows with the interactions, not the catalogue.
+        """
+        x = sparse_dropout_input(self.input_dropout, inputs, self.num_items, training)
+        first, *rest = self.encoder_layers + [self.gaussian_parameters]
+        h = sparse_input_layer(first, x)
+        for layer in rest:
             h = layer(h)
-        parameters = self.gaussian_parameters(h)
+        parameters = tf.cast(h, tf.float32)
         return parameters[:, : self.latent_dim], parameters[:, self.latent_dim :]
 
     def decode(self, z):
@@ -172,7 +232,7 @@ class MultVAE(AutoencoderRecommender):
 
     def train_step(self, data):
         inputs = data[0] if isinstance(data, (tuple, list)) else data
-        x = to_dense_interactions(inputs, self.num_items)
+        x = to_sparse_interactions(inputs, self.num_items)
         beta = self.kl_weight()
         with tf.GradientTape() as tape:
             logits, mean, log_variance = self._forward(x, training=True)

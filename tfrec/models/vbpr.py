@@ -220,27 +220,59 @@ class VBPR(keras.Model):
             return tf.cast(self._score_pairs(users, items), tf.float32)
         positives = tf.reshape(tf.cast(inputs["positive_item"], tf.int32), [-1])
         negatives = tf.reshape(tf.cast(inputs["negative_item"], tf.int32), [-1])
-        x_uij = self._score_pairs(users, positives) - self._score_pairs(users, negatives)
+        return self._score_triples(users, positives, negatives, training)
+
+    def _score_triples(self, users, positives, negatives, training):
+        """x_uij = x_ui - x_uj for aligned triples, each parameter row gathered once.
+
+        The visual term projects each distinct item of the batch once, ``E f`` for the batch's
+        unique positives and negatives, instead of once per triple and side: with large batches
+        a batch repeats items many times, and the projection is the costly part of VBPR.
+        With `training`, Equation 6's regularisation of the gathered rows is added (`add_loss`).
+        """
+        dtype = self.compute_dtype
+        batch = tf.shape(users)[0]
+        items = tf.concat([positives, negatives], axis=0)
+        gamma_u = tf.gather(self.user_factors, users)
+        gamma_items = tf.gather(self.item_factors, items)
+        bias_items = tf.gather(self.item_bias, items)
+        gamma_i, gamma_j = gamma_items[:batch], gamma_items[batch:]
+        x_uij = tf.cast(bias_items[:batch] - bias_items[batch:], dtype) + tf.reduce_sum(
+            tf.cast(gamma_u, dtype) * tf.cast(gamma_i - gamma_j, dtype), axis=-1
+        )
+        theta_u = None
+        if self.has_visual_term:
+            unique_items, position = tf.unique(items)
+            features = tf.cast(tf.gather(self.item_features, unique_items), dtype)
+            projected = tf.matmul(features, tf.cast(self.visual_projection, dtype))
+            visual_bias = tf.linalg.matvec(features, tf.cast(self.visual_bias, dtype))
+            projected = tf.gather(projected, position)
+            visual_bias = tf.gather(visual_bias, position)
+            theta_u = tf.gather(self.user_visual_factors, users)
+            x_uij += tf.reduce_sum(
+                tf.cast(theta_u, dtype) * (projected[:batch] - projected[batch:]), axis=-1
+            )
+            x_uij += visual_bias[:batch] - visual_bias[batch:]
         if training:
-            self.add_loss(self._regularization(users, positives, negatives))
+            self.add_loss(self._regularization(gamma_u, theta_u, gamma_items, bias_items))
         return tf.cast(x_uij, tf.float32)
 
-    def _regularization(self, users, positives, negatives):
-        """Equation 6's L2 terms for the sampled parameters, in float32."""
+    def _regularization(self, gamma_u, theta_u, gamma_items, bias_items):
+        """Equation 6's L2 terms for the sampled rows, in float32, averaged over the triples.
 
-        def squared(weight, index):
-            return tf.reduce_sum(tf.square(tf.gather(tf.cast(weight, tf.float32), index)), -1)
+        `gamma_items` and `bias_items` hold the positives' rows, then the negatives'.
+        """
 
-        factors = (
-            squared(self.user_factors, users)
-            + squared(self.item_factors, positives)
-            + squared(self.item_factors, negatives)
-        )
-        if self.has_visual_term:
-            factors += squared(self.user_visual_factors, users)
-        biases = tf.square(tf.gather(tf.cast(self.item_bias, tf.float32), positives)) + tf.square(
-            tf.gather(tf.cast(self.item_bias, tf.float32), negatives)
-        )
+        def squared(rows):
+            return tf.reduce_sum(tf.square(tf.cast(rows, tf.float32)), axis=-1)
+
+        batch = tf.shape(gamma_u)[0]
+        item_squares = squared(gamma_items)
+        factors = squared(gamma_u) + item_squares[:batch] + item_squares[batch:]
+        if theta_u is not None:
+            factors += squared(theta_u)
+        bias_squares = tf.square(tf.cast(bias_items, tf.float32))
+        biases = bias_squares[:batch] + bias_squares[batch:]
         total = tf.reduce_mean(
             self.factor_regularization * factors + self.bias_regularization * biases
         )
