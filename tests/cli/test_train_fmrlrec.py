@@ -74,3 +74,34 @@ def test_missing_feature_file_is_a_clear_error(tmp_path, capsys):
             "--features", "image", "--epochs", "1", "--no-export"]  # fmt: skip
     assert main(argv) == 2
     assert "image_features.npz" in capsys.readouterr().err
+
+
+def test_serving_signatures_score_as_the_model_at_each_size():
+    # The export scores against one precomputed table of item representations; each size's
+    # top-k must be the model's own top-k at that Matryoshka size.
+    from tfrec.cli.train_fmrlrec import build_serving_module
+    from tfrec.models.fmrlrec import FMRLRec
+
+    import tensorflow as tf
+
+    rng = np.random.default_rng(4)
+    model = FMRLRec(
+        NUM_ITEMS,
+        [4, 8],
+        item_text_features=rng.normal(size=(NUM_ITEMS, 6)).astype(np.float32),
+        item_id_embedding_dim=8,
+        r_min=0.5,
+        r_max=0.9,
+    )
+    item_ids = np.arange(101, 101 + NUM_ITEMS)
+    history = np.array([[0, 0, 101, 102, 103], [0, 0, 0, 0, 125]], np.int64)
+    indices = history - 100
+    indices[history == 0] = 0
+    scores = model(indices).numpy()  # [batch, sizes, items + 1]
+    _, signatures = build_serving_module(model, item_ids, max_len=5)
+    for position, size in enumerate([4, 8]):
+        result = signatures[f"serving_size_{size}"](history=tf.constant(history), k=tf.constant(5))
+        want = np.sort(scores[:, position], axis=1)[:, ::-1][:, :5]
+        np.testing.assert_allclose(result["top_scores"].numpy(), want, rtol=1e-5, atol=1e-5)
+        top_index = np.argsort(-scores[:, position], axis=1)[:, 0]
+        np.testing.assert_array_equal(result["top_ids"].numpy()[:, 0], item_ids[top_index - 1])

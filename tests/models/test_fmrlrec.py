@@ -132,3 +132,41 @@ def test_float32_scores_and_loss_under_mixed_precision():
     model = assert_float32_outputs_under_mixed_precision(_model, x)
     labels = np.where(x > 0, 3, 0)
     assert model.nested_loss(x, labels).dtype == tf.float32
+
+
+def test_loss_gradients_equal_tensorflows_softmax_cross_entropy():
+    # nested_loss writes the cross-entropy as logsumexp - target logit (faster on CPU); its
+    # gradients must be those of tf.nn.sparse_softmax_cross_entropy_with_logits on the same
+    # per-size logits, to float32 rounding.
+    x = _histories(batch=6)
+    labels = np.where(x > 0, np.roll(x, -1, axis=1), 0)
+    labels[:, -1] = 3
+    model = _model()
+    model(x)
+    with tf.GradientTape(persistent=True) as tape:
+        loss = model.nested_loss(x, labels, training=False)
+        items = model.item_representations()
+        positions = tf.where(labels > 0)
+        hidden = tf.gather_nd(model.encode(x, items, training=False), positions)
+        targets = tf.gather_nd(labels, positions) - 1
+        reference = tf.add_n(
+            [
+                tf.reduce_mean(
+                    tf.nn.sparse_softmax_cross_entropy_with_logits(
+                        targets, tf.matmul(hidden[:, :size], items[1:, :size], transpose_b=True)
+                    )
+                )
+                for size in SIZES
+            ]
+        ) / len(SIZES)
+    np.testing.assert_allclose(loss.numpy(), reference.numpy(), rtol=1e-6)
+    gradients = tape.gradient(loss, model.trainable_variables)
+    expected = tape.gradient(reference, model.trainable_variables)
+    for variable, gradient, want in zip(model.trainable_variables, gradients, expected):
+        np.testing.assert_allclose(
+            tf.convert_to_tensor(gradient).numpy(),
+            tf.convert_to_tensor(want).numpy(),
+            rtol=1e-4,
+            atol=1e-6,
+            err_msg=variable.name,
+        )

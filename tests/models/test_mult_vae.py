@@ -167,17 +167,21 @@ def _dense_reference(model, x, mask):
     return logits, log_likelihood, mean, log_variance
 
 
+@pytest.mark.parametrize("max_density", [1.0, 0.0, 0.5], ids=["sparse", "dense", "auto"])
 @pytest.mark.parametrize("model_class", [MultVAE, MultDAE])
-def test_sparse_first_layer_matches_the_dense_computation_and_its_gradients(model_class):
-    # The model multiplies the sparse batch directly and reads the loss at its non-zeros; with
-    # the same dropout mask it must give the dense computation's outputs and gradients.
+def test_sparse_first_layer_matches_the_dense_computation_and_its_gradients(
+    model_class, max_density
+):
+    # The model multiplies the sparse batch directly (or scatters it into a dense batch when it
+    # is dense enough) and reads the loss at its non-zeros; with the same dropout mask it must
+    # give the dense computation's outputs and gradients.
     keras.utils.set_random_seed(3)
     rng = np.random.default_rng(3)
     x = (rng.random((7, NUM_ITEMS)) < 0.25).astype(np.float32)
     x[0] = 0.0  # a user without items: stays zero after normalisation
     mask = (rng.random(x.shape) < 0.5).astype(np.float32) * 2.0  # dropout 0.5 keeps and scales
     kwargs = {"hidden_dims": (12,)} if model_class is MultVAE else {"hidden_dims": (9,)}
-    model = model_class(NUM_ITEMS, latent_dim=5, **kwargs)
+    model = model_class(NUM_ITEMS, latent_dim=5, sparse_input_max_density=max_density, **kwargs)
     sparse = tf.sparse.from_dense(x)
     model.input_dropout = _FixedMask(mask, sparse.indices)
 

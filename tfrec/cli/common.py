@@ -12,7 +12,9 @@ import numpy as np
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
-def add_common_arguments(parser, default_dataset: str, datasets, default_batch_size: int = 500):
+def add_common_arguments(
+    parser, default_dataset: str, datasets, default_batch_size: int | None = 500
+):
     """Adds --dataset --data-dir --download --epochs --batch-size --learning-rate --seed
     --precision --export-dir --no-export --metrics-out --verbose to an argparse parser."""
     parser.add_argument("--dataset", default=default_dataset, choices=list(datasets))
@@ -29,7 +31,17 @@ def add_common_arguments(parser, default_dataset: str, datasets, default_batch_s
     )
     parser.add_argument("--cache-dir", default=None, help="Download cache (default ~/.keras).")
     parser.add_argument("--epochs", type=int, default=None, help="Training epochs.")
-    parser.add_argument("--batch-size", type=int, default=default_batch_size, help="Global batch.")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=default_batch_size,
+        help="Global batch"
+        + (
+            f" (default {default_batch_size})."
+            if default_batch_size
+            else " (default: chosen from the number of training interactions)."
+        ),
+    )
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=98765)
     parser.add_argument("--precision", default="float32", choices=PRECISIONS)

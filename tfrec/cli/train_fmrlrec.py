@@ -165,10 +165,16 @@ def evaluate_sizes(model, histories, targets, max_len, batch_size, mask_history,
 def _top_k_signature(module, small, max_len):
     import tensorflow as tf
 
+    size = small.matryoshka_sizes[-1]
+
     # TF 2.21 records a tensor default in SignatureDef.defaults: k is optional for TF Serving.
     def serve(history, k=tf.constant(10, tf.int32)):  # noqa: B008
         indices = module.id_to_index.lookup(tf.cast(history, tf.int64))
-        scores = small(indices, training=False)[:, -1]
+        # The item representations are computed once at export, not per request: projecting
+        # the whole catalogue's frozen features costs far more than scoring one history.
+        items = module.item_representations[:, :size]
+        hidden = small.encode(indices, items, training=False)[:, -1]
+        scores = small.nested_scores(hidden, items)[-1]
         top = tf.math.top_k(scores, k=k)
         return {"top_ids": tf.gather(module.item_ids, top.indices), "top_scores": top.values}
 
@@ -184,11 +190,13 @@ def _top_k_signature(module, small, max_len):
 def build_serving_module(model, item_ids, max_len):
     """A `tf.Module` with one top-K signature per Matryoshka size, in the dataset's own ids.
 
-    ``serving_size_<m>`` runs the separately sliced width-m model (`FMRLRec.sliced`);
-    ``serving_default`` is the full size. Each takes ``history`` int64 `[batch, max_len]` of the
-    dataset's item ids, left-padded with 0 (ids not in the catalogue count as padding), and
-    optional ``k`` (int32, default 10); it returns ``top_ids`` int64 `[batch, k]` and
-    ``top_scores`` float32 `[batch, k]`. Items in the history are not excluded.
+    ``serving_size_<m>`` runs the width-m model (`FMRLRec.sliced`'s blocks) against the first m
+    features of one shared table of projected item representations, computed once at export
+    (so the frozen feature tables are not exported, and not once per size); ``serving_default``
+    is the full size. Each takes ``history`` int64 `[batch, max_len]` of the dataset's item ids,
+    left-padded with 0 (ids not in the catalogue count as padding), and optional ``k`` (int32,
+    default 10); it returns ``top_ids`` int64 `[batch, k]` and ``top_scores`` float32
+    `[batch, k]`. Items in the history are not excluded.
     """
     import tensorflow as tf
 
@@ -200,14 +208,16 @@ def build_serving_module(model, item_ids, max_len):
         ),
         default_value=0,
     )
-    module.models = {}
+    module.item_representations = tf.Variable(
+        tf.cast(model.item_representations(), tf.float32), trainable=False
+    )
+    # Only the recurrent blocks of each size are tracked (and so exported).
+    module.blocks = {}
     signatures = {}
     for size in model.matryoshka_sizes:
         small = model if size == model.matryoshka_sizes[-1] else model.sliced(size)
-        module.models[f"size_{size}"] = small
-
-        function = _top_k_signature(module, small, max_len)
-        signatures[f"serving_size_{size}"] = function
+        module.blocks[f"size_{size}"] = small.blocks
+        signatures[f"serving_size_{size}"] = _top_k_signature(module, small, max_len)
     signatures["serving_default"] = signatures[f"serving_size_{model.matryoshka_sizes[-1]}"]
     return module, signatures
 

@@ -252,14 +252,18 @@ class FMRLRec(keras.Model):
         # Score real items only (drop the padding row) so no padding logit is materialised.
         targets = tf.gather_nd(labels, positions) - 1
         items = tf.cast(items[1:], tf.float32)
+        # Cross-entropy as logsumexp(logits) - logit of the target: the same value as
+        # `sparse_softmax_cross_entropy_with_logits`, whose CPU kernel also computes the full
+        # softmax gradient in the forward pass; this form runs about twice as fast here and its
+        # gradient is the same softmax minus one-hot.
+        target_products = hidden * tf.gather(items, targets)
         # Running sum over blocks: size k's logits = size k-1's + block k's partial product.
         logits, start, losses = None, 0, []
         for stop in self.matryoshka_sizes:
             block = tf.matmul(hidden[:, start:stop], items[:, start:stop], transpose_b=True)
             logits = block if logits is None else logits + block
-            losses.append(
-                tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits))
-            )
+            target_logits = tf.reduce_sum(target_products[:, :stop], axis=-1)
+            losses.append(tf.reduce_mean(tf.reduce_logsumexp(logits, axis=-1) - target_logits))
             start = stop
         return tf.add_n(losses) / len(losses)
 
