@@ -102,3 +102,18 @@ def assert_float32_outputs_under_mixed_precision(build_model, inputs, policy="mi
         return model
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+def assert_gradients_close(variables, gradients, expected, rtol=1e-4, atol=1e-6):
+    """Compares two gradient lists (dense or `tf.IndexedSlices`) variable by variable."""
+    import tensorflow as tf
+
+    assert len(gradients) == len(expected) == len(variables)
+    for variable, gradient, want in zip(variables, gradients, expected):
+        np.testing.assert_allclose(
+            tf.convert_to_tensor(gradient).numpy(),
+            tf.convert_to_tensor(want).numpy(),
+            rtol=rtol,
+            atol=atol,
+            err_msg=variable.name,
+        )

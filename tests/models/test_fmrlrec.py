@@ -7,6 +7,7 @@ import tf_keras as keras
 
 from tests.helpers import (
     assert_float32_outputs_under_mixed_precision,
+    assert_gradients_close,
     assert_keras_serialization_round_trip,
 )
 
@@ -162,11 +163,4 @@ def test_loss_gradients_equal_tensorflows_softmax_cross_entropy():
     np.testing.assert_allclose(loss.numpy(), reference.numpy(), rtol=1e-6)
     gradients = tape.gradient(loss, model.trainable_variables)
     expected = tape.gradient(reference, model.trainable_variables)
-    for variable, gradient, want in zip(model.trainable_variables, gradients, expected):
-        np.testing.assert_allclose(
-            tf.convert_to_tensor(gradient).numpy(),
-            tf.convert_to_tensor(want).numpy(),
-            rtol=1e-4,
-            atol=1e-6,
-            err_msg=variable.name,
-        )
+    assert_gradients_close(model.trainable_variables, gradients, expected)

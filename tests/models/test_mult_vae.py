@@ -11,6 +11,7 @@ import tf_keras as keras
 
 from tests.helpers import (
     assert_float32_outputs_under_mixed_precision,
+    assert_gradients_close,
     assert_keras_serialization_round_trip,
 )
 
@@ -210,14 +211,7 @@ def test_sparse_first_layer_matches_the_dense_computation_and_its_gradients(
     gradients = tape.gradient(loss, model.trainable_variables)
     ref_gradients = tape.gradient(ref_loss, model.trainable_variables)
     assert len(gradients) == len(model.trainable_variables) > 3
-    for variable, gradient, reference in zip(model.trainable_variables, gradients, ref_gradients):
-        np.testing.assert_allclose(
-            tf.convert_to_tensor(gradient).numpy(),
-            tf.convert_to_tensor(reference).numpy(),
-            rtol=1e-4,
-            atol=1e-6,
-            err_msg=variable.name,
-        )
+    assert_gradients_close(model.trainable_variables, gradients, ref_gradients)
     # A dense batch takes the same sparse path: same logits.
     model.input_dropout = _FixedMask(mask, sparse.indices)
     dense_logits = model(x, training=True) if model_class is MultDAE else None

@@ -117,6 +117,19 @@ def sparse_input_layer(
     return outputs
 
 
+def build_dense_chain(layers, input_width: int) -> int:
+    """Builds `keras.layers.Dense` layers applied one after another; returns the last width.
+
+    The autoencoders build their layers at construction: the first one is applied to sparse
+    batches by `sparse_input_layer`, which reads its kernel directly.
+    """
+    width = int(input_width)
+    for layer in layers:
+        layer.build((None, width))
+        width = layer.units
+    return width
+
+
 class AutoencoderRecommender(keras.Model):
     """A Keras model scoring all items from a user's interaction vector.
 

@@ -3,6 +3,7 @@
 from tfrec.models.autoencoder_recommender import (
     SPARSE_INPUT_MAX_DENSITY,
     AutoencoderRecommender,
+    build_dense_chain,
     sparse_input_layer,
     to_sparse_interactions,
     unique_metrics,
@@ -100,16 +101,11 @@ class MultDAE(AutoencoderRecommender):
         self._build_layers()
 
     def _build_layers(self):
-        # The first layer reads sparse batches through `sparse_input_layer`: build all layers
-        # at construction from the known widths.
-        width = self.num_items
-        for layer in self.hidden_layers:
-            layer.build((None, width))
-            width = layer.units
-        self.output_logits.build((None, width))
+        build_dense_chain(self.hidden_layers + [self.output_logits], self.num_items)
 
     def call(self, inputs, training=False):
-        # L2-normalised, dropped out on the non-zeros, first layer as a sparse product.
+        # L2-normalised, dropped out on the non-zeros; the first layer picks the sparse or the
+        # dense product by the batch's density (`sparse_input_layer`).
         x = sparse_dropout_input(self.input_dropout, inputs, self.num_items, training)
         h = sparse_input_layer(self.hidden_layers[0], x, self.sparse_input_max_density)
         for layer in self.hidden_layers[1:]:

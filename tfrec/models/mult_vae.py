@@ -3,6 +3,7 @@
 from tfrec.models.autoencoder_recommender import (
     SPARSE_INPUT_MAX_DENSITY,
     AutoencoderRecommender,
+    build_dense_chain,
     l2_normalize_rows,
     sparse_input_layer,
     to_sparse_interactions,
@@ -184,25 +185,16 @@ class MultVAE(AutoencoderRecommender):
         self._build_layers()
 
     def _build_layers(self):
-        # The first layer is applied to sparse batches by `sparse_input_layer`, which reads its
-        # kernel directly, so every layer is built at construction from the known widths.
-        width = self.num_items
-        for layer in self.encoder_layers:
-            layer.build((None, width))
-            width = layer.units
-        self.gaussian_parameters.build((None, width))
-        width = self.latent_dim
-        for layer in self.decoder_layers:
-            layer.build((None, width))
-            width = layer.units
-        self.output_logits.build((None, width))
+        build_dense_chain(self.encoder_layers + [self.gaussian_parameters], self.num_items)
+        build_dense_chain(self.decoder_layers + [self.output_logits], self.latent_dim)
 
     def encode(self, inputs, training=False):
         """Gaussian posterior ``(mean, log_variance)``, each float32 `[batch, latent_dim]`.
 
         The input (a `tf.SparseTensor` or a dense batch) is L2-normalised per user and dropped
-        out on its non-zero values, and the first layer multiplies the sparse batch directly
-        (`tf.sparse.sparse_dense_matmul`): its cost grows with the interactions, not the catalogue.
+        out on its non-zero values; the first layer multiplies the sparse batch directly
+        (`tf.sparse.sparse_dense_matmul`, cost growing with the interactions, not the catalogue)
+        when at most `sparse_input_max_density` of it is non-zero, else as a dense batch.
         """
         x = sparse_dropout_input(self.input_dropout, inputs, self.num_items, training)
         first, *rest = self.encoder_layers + [self.gaussian_parameters]
