@@ -384,6 +384,32 @@ def main():
     text, _ = load_item_features(beauty_folder / "text_features.npz", beauty.item_ids)
     seq_inputs, seq_labels = next_item_examples(beauty.training_sequences(), 20)
 
+    # The input pipelines alone: one epoch of batches, no model (second pass: warm).
+    pipelines = []
+    for label, make in [
+        ("sparse user rows, ML-1M, batch 500", lambda: sparse_user_batches(ml1m, 500, seed=0)),
+        (
+            "BPR triples, ML-1M, batch 1024",
+            lambda: bpr_triples(loo.train, 1024, seed=0, candidate_items=loo.warm_items),
+        ),
+        (
+            "BPR triples, ML-1M, batch 16384",
+            lambda: bpr_triples(loo.train, 16384, seed=0, candidate_items=loo.warm_items),
+        ),
+        (
+            "Beauty sequences, max_len 20, batch 256",
+            lambda: sequence_batches(seq_inputs, seq_labels, 256, seed=0),
+        ),
+    ]:
+        dataset = make()
+        time_call(lambda d=dataset: sum(1 for _ in d))
+        pipelines.append(
+            {"pipeline": label, "seconds": time_call(lambda d=dataset: sum(1 for _ in d))}
+        )
+        print(
+            f"  input pipeline alone: {label}: {pipelines[-1]['seconds']:.3f} s/epoch", flush=True
+        )
+
     output_rate = matmul_rate(500, HIDDEN, ml1m.shape[1])
     square_rate = matmul_rate(2048, 2048, 2048)
     print(
@@ -576,6 +602,13 @@ def main():
     print()
     print(
         markdown_table(
+            ["input pipeline alone", "s/epoch"],
+            [[r["pipeline"], f"{r['seconds']:.3f}"] for r in pipelines],
+        )
+    )
+    print()
+    print(
+        markdown_table(
             ["evaluation", "seconds"],
             [[r["evaluation"], f"{r['seconds']:.2f}"] for r in evaluation],
         )
@@ -626,6 +659,7 @@ def main():
             },
             "training": training,
             "mult_vae_ml20m_shape_peak_rss_mb": big_peak_rss_mb,
+            "input_pipelines": pipelines,
             "evaluation": evaluation,
             "serving": serving,
             "ablation": ablation,
