@@ -349,6 +349,11 @@ def main():
     )
     parser.add_argument("--quick", action="store_true", help="Small shapes (for tests).")
     parser.add_argument("--ablation", action="store_true", help="Time the levers one by one.")
+    parser.add_argument(
+        "--serving-only",
+        action="store_true",
+        help="Only the SavedModel latency section (untrained models of the same shapes).",
+    )
     parser.add_argument("--serving-requests", type=int, default=200)
     parser.add_argument("--out", default=None, help="Write the results as JSON here.")
     args = parser.parse_args()
@@ -386,21 +391,25 @@ def main():
 
     # The input pipelines alone: one epoch of batches, no model (second pass: warm).
     pipelines = []
-    for label, make in [
-        ("sparse user rows, ML-1M, batch 500", lambda: sparse_user_batches(ml1m, 500, seed=0)),
-        (
-            "BPR triples, ML-1M, batch 1024",
-            lambda: bpr_triples(loo.train, 1024, seed=0, candidate_items=loo.warm_items),
-        ),
-        (
-            "BPR triples, ML-1M, batch 16384",
-            lambda: bpr_triples(loo.train, 16384, seed=0, candidate_items=loo.warm_items),
-        ),
-        (
-            "Beauty sequences, max_len 20, batch 256",
-            lambda: sequence_batches(seq_inputs, seq_labels, 256, seed=0),
-        ),
-    ]:
+    for label, make in (
+        []
+        if args.serving_only
+        else [
+            ("sparse user rows, ML-1M, batch 500", lambda: sparse_user_batches(ml1m, 500, seed=0)),
+            (
+                "BPR triples, ML-1M, batch 1024",
+                lambda: bpr_triples(loo.train, 1024, seed=0, candidate_items=loo.warm_items),
+            ),
+            (
+                "BPR triples, ML-1M, batch 16384",
+                lambda: bpr_triples(loo.train, 16384, seed=0, candidate_items=loo.warm_items),
+            ),
+            (
+                "Beauty sequences, max_len 20, batch 256",
+                lambda: sequence_batches(seq_inputs, seq_labels, 256, seed=0),
+            ),
+        ]
+    ):
         dataset = make()
         time_call(lambda d=dataset: sum(1 for _ in d))
         pipelines.append(
@@ -436,13 +445,15 @@ def main():
     big, _ = mult_vae_workload(
         "Mult-VAE synthetic ML-20M shape, batch 500", synthetic, steps_per_execution=10
     )
-    big.time_once()
-    big_peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"  Mult-VAE ML-20M shape: first epoch {big.seconds[0]:.1f} s, peak RSS "
-        f"{big_peak_rss_mb:.0f} MB",
-        flush=True,
-    )
+    big_peak_rss_mb = 0.0
+    if not args.serving_only:
+        big.time_once()
+        big_peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"  Mult-VAE ML-20M shape: first epoch {big.seconds[0]:.1f} s, peak RSS "
+            f"{big_peak_rss_mb:.0f} MB",
+            flush=True,
+        )
     vae, vae_model = mult_vae_workload("Mult-VAE ML-1M, batch 500", ml1m, steps_per_execution=10)
     dae, _ = mult_vae_workload("Mult-DAE ML-1M, batch 500", ml1m, MultDAE, steps_per_execution=10)
     workloads += [vae, dae, big]
@@ -480,53 +491,58 @@ def main():
                 optimizer,
             )
         )
-    run_rounds(workloads, 2 if quick else args.epochs)
-    training = [w.result(output_rate) for w in workloads]
+    training = []
+    if not args.serving_only:
+        run_rounds(workloads, 2 if quick else args.epochs)
+        training = [w.result(output_rate) for w in workloads]
 
     # Evaluation.
     from tfrec.cli.train_fmrlrec import evaluate_sizes
     from tfrec.metrics import evaluate_heldout_users
 
     evaluation = []
-    seconds = time_call(
-        lambda: evaluate_heldout_users(
-            lambda x: vae_model(x, training=False).numpy(),
-            heldout.test_fold_in,
-            heldout.test_target,
-            (20, 50),
-            (100,),
+    if not args.serving_only:
+        seconds = time_call(
+            lambda: evaluate_heldout_users(
+                lambda x: vae_model(x, training=False).numpy(),
+                heldout.test_fold_in,
+                heldout.test_target,
+                (20, 50),
+                (100,),
+            )
         )
-    )
-    evaluation.append(
-        {"evaluation": "Mult-VAE ML-1M, 600 test users, all items", "seconds": seconds}
-    )
-    from tfrec.metrics.auc import evaluate_leave_one_out
+        evaluation.append(
+            {"evaluation": "Mult-VAE ML-1M, 600 test users, all items", "seconds": seconds}
+        )
+        from tfrec.metrics.auc import evaluate_leave_one_out
 
-    bpr_model = BPRMF(loo.num_users, loo.num_items, num_factors=20)
-    seconds = time_call(
-        lambda: evaluate_leave_one_out(
-            lambda users: bpr_model.score_all_items(users).numpy(), loo, "validation", ks=()
+        bpr_model = BPRMF(loo.num_users, loo.num_items, num_factors=20)
+        seconds = time_call(
+            lambda: evaluate_leave_one_out(
+                lambda users: bpr_model.score_all_items(users).numpy(), loo, "validation", ks=()
+            )
         )
-    )
-    evaluation.append(
-        {
-            "evaluation": f"BPR-MF ML-1M validation AUC, {loo.num_users} users, all items "
-            "(the per-epoch early-stopping check)",
-            "seconds": seconds,
-        }
-    )
-    histories, targets = beauty.evaluation_sequences("test")
-    if quick:
-        histories, targets = histories[:500], targets[:500]
-    for width, model in fmrlrec_models.items():
-        seconds = time_call(lambda m=model: evaluate_sizes(m, histories, targets, 20, 512, False))
         evaluation.append(
             {
-                "evaluation": f"fMRLRec width {width}, {len(targets)} Beauty users, "
-                f"{len(model.matryoshka_sizes)} sizes, all items",
+                "evaluation": f"BPR-MF ML-1M validation AUC, {loo.num_users} users, all items "
+                "(the per-epoch early-stopping check)",
                 "seconds": seconds,
             }
         )
+        histories, targets = beauty.evaluation_sequences("test")
+        if quick:
+            histories, targets = histories[:500], targets[:500]
+        for width, model in fmrlrec_models.items():
+            seconds = time_call(
+                lambda m=model: evaluate_sizes(m, histories, targets, 20, 512, False)
+            )
+            evaluation.append(
+                {
+                    "evaluation": f"fMRLRec width {width}, {len(targets)} Beauty users, "
+                    f"{len(model.matryoshka_sizes)} sizes, all items",
+                    "seconds": seconds,
+                }
+            )
 
     # Serving.
     from tfrec.cli.train_fmrlrec import build_serving_module
@@ -555,6 +571,7 @@ def main():
         )
         serving += serving_rows(path, ["serving_default"], args)
         model = fmrlrec_models[max(fmrlrec_models)]
+        model(tf.zeros([1, 20], tf.int64))  # built (untrained under --serving-only)
         module, signatures = build_serving_module(model, beauty.item_ids, 20)
         path = export_saved_model(module, pathlib.Path(scratch) / "fmrlrec", signatures)
         sizes = model.matryoshka_sizes
@@ -562,7 +579,11 @@ def main():
             path, [f"serving_size_{sizes[0]}", f"serving_size_{sizes[-1]}"], args
         )
 
-    ablation = run_ablation(ml1m, loo, images, seq_inputs, seq_labels, beauty, text, args, quick)
+    ablation = []
+    if not args.serving_only:
+        ablation = run_ablation(
+            ml1m, loo, images, seq_inputs, seq_labels, beauty, text, args, quick
+        )
     output_rate_end = matmul_rate(500, HIDDEN, heldout.num_items)
 
     print(f"\nMachine: {machine}")

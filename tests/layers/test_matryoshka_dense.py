@@ -39,6 +39,25 @@ def test_sliced_weights_give_the_smaller_layer():
     np.testing.assert_allclose(big(x).numpy()[:, :4], small(x[:, :4]).numpy(), atol=1e-6)
 
 
+def test_folded_block_mask_gives_the_same_outputs_and_stays_nested_in_training():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(2)
+    layer = MatryoshkaDense([2, 3, 6], input_sizes=[4, 5, 7])
+    x = rng.normal(size=(5, 7)).astype(np.float32)
+    before = layer(x, training=False).numpy()
+    mask = layer._block_mask.numpy()
+    assert np.any(layer.kernel.numpy()[mask == 0] != 0)
+    layer.fold_block_mask()
+    np.testing.assert_array_equal(layer.kernel.numpy()[mask == 0], 0.0)
+    np.testing.assert_allclose(layer(x, training=False).numpy(), before, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(layer(x, training=True).numpy(), before, rtol=1e-6, atol=1e-6)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(x, training=True) ** 2)
+    gradient = tape.gradient(loss, layer.kernel).numpy()
+    np.testing.assert_array_equal(gradient[mask == 0], 0.0)
+
+
 def test_bad_sizes_raise():
     with pytest.raises(ValueError, match="strictly increasing"):
         MatryoshkaDense([4, 2])

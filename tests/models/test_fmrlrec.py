@@ -68,6 +68,17 @@ def test_scores_are_prefix_dot_products_with_tied_item_matrix():
         np.testing.assert_allclose(scores[:, k], want, rtol=1e-4, atol=1e-3)
 
 
+def test_last_position_only_encoding_equals_the_full_encodings_last_position():
+    x = _histories(batch=6)
+    x[0] = 0  # an empty history: the last position is padding too
+    model = _model(dropout=0.3)
+    full = model.encode(x, training=False).numpy()
+    last = model.encode(x, training=False, last_only=True).numpy()
+    assert last.shape == (len(x), 1, SIZES[-1])
+    np.testing.assert_allclose(last, full[:, -1:], rtol=1e-5, atol=1e-5)
+    assert np.any(full[:, :-1] != 0)  # the earlier positions were computed, and differ
+
+
 def test_extra_left_padding_changes_nothing():
     x = _histories(max_len=6)
     model = _model()

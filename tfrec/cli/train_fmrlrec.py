@@ -166,15 +166,20 @@ def _top_k_signature(module, small, max_len):
     import tensorflow as tf
 
     size = small.matryoshka_sizes[-1]
+    full = size == module.item_representations.shape[1]
 
     # TF 2.21 records a tensor default in SignatureDef.defaults: k is optional for TF Serving.
     def serve(history, k=tf.constant(10, tf.int32)):  # noqa: B008
         indices = module.id_to_index.lookup(tf.cast(history, tf.int64))
         # The item representations are computed once at export, not per request: projecting
         # the whole catalogue's frozen features costs far more than scoring one history.
-        items = module.item_representations[:, :size]
-        hidden = small.encode(indices, items, training=False)[:, -1]
-        scores = small.nested_scores(hidden, items)[-1]
+        items = module.item_representations
+        items = tf.convert_to_tensor(items) if full else items[:, :size]
+        hidden = small.encode(indices, items, training=False, last_only=True)[:, -1]
+        # Only this size's scores: one product with the item table (the model's nested scores
+        # would compute every smaller size too, over column slices of the table).
+        scores = tf.matmul(tf.cast(hidden, tf.float32), items, transpose_b=True)
+        scores += tf.one_hot(0, tf.shape(items)[0], on_value=-1e9, off_value=0.0)
         top = tf.math.top_k(scores, k=k)
         return {"top_ids": tf.gather(module.item_ids, top.indices), "top_scores": top.values}
 
@@ -215,7 +220,8 @@ def build_serving_module(model, item_ids, max_len):
     module.blocks = {}
     signatures = {}
     for size in model.matryoshka_sizes:
-        small = model if size == model.matryoshka_sizes[-1] else model.sliced(size)
+        # A sliced copy even at the largest size: its block masks are folded into the kernels.
+        small = model.sliced(size)
         module.blocks[f"size_{size}"] = small.blocks
         signatures[f"serving_size_{size}"] = _top_k_signature(module, small, max_len)
     signatures["serving_default"] = signatures[f"serving_size_{model.matryoshka_sizes[-1]}"]

@@ -32,9 +32,12 @@ class LinearRecurrentBlock(keras.layers.Layer):
         inputs: float tensor `[batch, length, width]`, static `length`.
         mask: optional bool tensor `[batch, length]`, True at real positions.
         training: bool.
+        last_only: bool. Return only the last position, `[batch, 1, width]`, computing the
+            feed-forward network and the LRU's output projection there alone (the same values
+            as the last position of the full output). Default False.
 
     Returns:
-        Float tensor `[batch, length, width]`.
+        Float tensor `[batch, length, width]` (`[batch, 1, width]` with `last_only`).
 
     Raises:
         ValueError: bad sizes or multiplier.
@@ -90,8 +93,11 @@ class LinearRecurrentBlock(keras.layers.Layer):
         self.contract = MatryoshkaDense(sizes, hidden, use_bias, name="contract", dtype=policy)
         self.feed_forward_dropout = keras.layers.Dropout(self.dropout)
 
-    def call(self, inputs, mask=None, training=None):
-        x = inputs + self.recurrence(self.recurrence_norm(inputs), mask=mask, training=training)
+    def call(self, inputs, mask=None, training=None, last_only=False):
+        residual = inputs[:, -1:] if last_only else inputs
+        x = residual + self.recurrence(
+            self.recurrence_norm(inputs), mask=mask, training=training, last_only=last_only
+        )
         normed = self.feed_forward_norm(x)
         hidden = keras.activations.swish(self.gate(normed)) * self.feed_forward_dropout(
             self.expand(normed), training=training

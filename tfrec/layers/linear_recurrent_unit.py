@@ -87,10 +87,13 @@ class LinearRecurrentUnit(keras.layers.Layer):
         inputs: float tensor `[batch, length, width]`, static `length`.
         mask: optional bool tensor `[batch, length]`, True at real positions.
         training: bool, enables dropout.
+        last_only: bool. Return only the last position, `[batch, 1, width]`: the scan still
+            covers every position, but the output projection runs once instead of `length`
+            times (what scoring the next item needs). Default False.
 
     Returns:
-        Float tensor `[batch, length, width]` in the layer's compute dtype; the recurrence itself
-        always runs in float32.
+        Float tensor `[batch, length, width]` (`[batch, 1, width]` with `last_only`) in the
+        layer's compute dtype; the recurrence itself always runs in float32.
 
     Raises:
         ValueError: bad radii, sizes not ending at the input width, or non-static length.
@@ -181,7 +184,7 @@ class LinearRecurrentUnit(keras.layers.Layer):
         modulus = tf.exp(-nu)
         return modulus * tf.cos(theta), modulus * tf.sin(theta)
 
-    def call(self, inputs, mask=None, training=None):
+    def call(self, inputs, mask=None, training=None, last_only=False):
         if mask is None:
             real = None
         else:
@@ -193,6 +196,9 @@ class LinearRecurrentUnit(keras.layers.Layer):
             u_re, u_im = u_re * real, u_im * real
         decay_re, decay_im = self.eigenvalues()
         h_re, h_im = diagonal_linear_scan(u_re, u_im, decay_re, decay_im)
+        if last_only:
+            h_re, h_im, inputs = h_re[:, -1:], h_im[:, -1:], inputs[:, -1:]
+            real = None if real is None else real[:, -1:]
         h_re = tf.cast(h_re, self.compute_dtype)
         h_im = tf.cast(h_im, self.compute_dtype)
         outputs = self.output_projection_re(h_re) - self.output_projection_im(h_im)

@@ -54,6 +54,7 @@ class MatryoshkaDense(keras.layers.Layer):
 
     Call arguments:
         inputs: float tensor `[..., input_sizes[-1]]`.
+        training: bool. After `fold_block_mask`, calls with `training=False` skip the mask.
 
     Returns:
         Float tensor `[..., matryoshka_sizes[-1]]`.
@@ -92,6 +93,7 @@ class MatryoshkaDense(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.units = self.matryoshka_sizes[-1]
+        self._mask_folded = False
 
     def build(self, input_shape):
         width = input_shape[-1]
@@ -111,8 +113,21 @@ class MatryoshkaDense(keras.layers.Layer):
         self._block_mask = tf.constant(nested_block_mask(self.input_sizes, self.matryoshka_sizes))
         super().build(input_shape)
 
-    def call(self, inputs):
-        kernel = self.kernel * tf.cast(self._block_mask, self.kernel.dtype)
+    def fold_block_mask(self):
+        """Zeroes the kernel outside its blocks, so that inference skips the per-call mask.
+
+        The layer's outputs are unchanged (the mask removed those entries anyway). Calls with
+        `training=False` then multiply by the stored kernel directly: at width 1,024 and batch 1
+        the masking, a full pass over the kernel, cost as much as the product itself. Training
+        calls still apply the mask, so the folded entries keep a zero gradient and stay zero.
+        """
+        self.kernel.assign(self.kernel * tf.cast(self._block_mask, self.kernel.dtype))
+        self._mask_folded = True
+
+    def call(self, inputs, training=None):
+        kernel = self.kernel
+        if not (self._mask_folded and training is False):
+            kernel = kernel * tf.cast(self._block_mask, self.kernel.dtype)
         outputs = tf.tensordot(inputs, tf.cast(kernel, inputs.dtype), axes=[[-1], [0]])
         if self.use_bias:
             outputs = outputs + tf.cast(self.bias, outputs.dtype)

@@ -3,7 +3,7 @@
 import math
 
 from tfrec.layers.linear_recurrent_block import LinearRecurrentBlock
-from tfrec.layers.matryoshka_dense import check_matryoshka_sizes
+from tfrec.layers.matryoshka_dense import MatryoshkaDense, check_matryoshka_sizes
 from tfrec.utils.serialization import register_serializable
 
 import numpy as np
@@ -192,15 +192,30 @@ class FMRLRec(keras.Model):
         features = parts[0] if len(parts) == 1 else tf.concat(parts, axis=-1)
         return self.item_projection(tf.cast(features, self.compute_dtype))
 
-    def encode(self, inputs, items=None, training=None):
-        """Hidden states `[batch, max_len, d]` of a left-padded index history `[batch, max_len]`."""
+    def encode(self, inputs, items=None, training=None, last_only=False):
+        """Hidden states of a left-padded index history.
+
+        Args:
+            inputs: int `[batch, max_len]` indices, 0 for padding.
+            items: optional float `[num_items + 1, d]` item representations (computed if None).
+            training: bool.
+            last_only: bool. Only the last position's state, `[batch, 1, d]`: the last block
+                runs its feed-forward network and output projection there alone, which is all
+                that scoring the next item needs (evaluation and serving). Default False.
+
+        Returns:
+            Float `[batch, max_len, d]`, or `[batch, 1, d]` with `last_only`.
+        """
         inputs = tf.cast(inputs, tf.int32)
         if items is None:
             items = self.item_representations()
         mask = tf.not_equal(inputs, 0)
         hidden = self.embedding_dropout(tf.gather(items, inputs), training=training)
-        for block in self.blocks:
-            hidden = block(hidden, mask=mask, training=training)
+        last = len(self.blocks) - 1
+        for index, block in enumerate(self.blocks):
+            hidden = block(
+                hidden, mask=mask, training=training, last_only=last_only and index == last
+            )
         return hidden
 
     def nested_scores(self, hidden, items):
@@ -227,7 +242,7 @@ class FMRLRec(keras.Model):
 
     def call(self, inputs, training=None):
         items = self.item_representations()
-        hidden = self.encode(inputs, items, training=training)
+        hidden = self.encode(inputs, items, training=training, last_only=True)
         scores = self.nested_scores(hidden[:, -1], items)
         return tf.transpose(scores, [1, 0, 2])
 
@@ -319,7 +334,9 @@ class FMRLRec(keras.Model):
         """A separate, smaller FMRLRec holding the first `size` features of every weight.
 
         Because all weights are nested, its scores equal this model's scores at that
-        Matryoshka size; it runs at width `size` (the model fMRLRec deploys).
+        Matryoshka size; it runs at width `size` (the model fMRLRec deploys). Its
+        `MatryoshkaDense` kernels have their block masks folded in (`fold_block_mask`), so
+        inference skips the masking; `size` may be the largest size (a deployable copy).
 
         Args:
             size: int. One of `matryoshka_sizes`.
@@ -344,4 +361,7 @@ class FMRLRec(keras.Model):
         for target, source in zip(small.weights, self.weights):
             prefix = tuple(slice(0, n) for n in target.shape)
             target.assign(tf.convert_to_tensor(source)[prefix])
+        for layer in small.submodules:
+            if isinstance(layer, MatryoshkaDense):
+                layer.fold_block_mask()  # inference skips the per-call block masks
         return small
