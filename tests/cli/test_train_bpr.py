@@ -54,6 +54,11 @@ def test_vbpr_cli_writes_metrics_and_exports(tiny_movielens, tmp_path):
     assert 0.0 <= payload["test"]["auc"] <= 1.0
     assert payload["popularity"]["new_item_auc"] == 0.5  # every withheld item has count 0
     assert (tmp_path / "export" / "1" / "saved_model.pb").is_file()
+    # Only the model's weights are exported, not the optimizer's slots.
+    names = [
+        name for name, _ in tf.train.list_variables(str(tmp_path / "export/1/variables/variables"))
+    ]
+    assert names and not [name for name in names if "optimizer" in name.lower()], names
 
 
 def test_bpr_mf_has_nothing_to_go_on_for_new_items(tiny_movielens, tmp_path):

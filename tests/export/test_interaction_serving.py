@@ -94,6 +94,26 @@ def test_warmup_file_holds_predict_requests(exported):
     assert tf.make_ndarray(request.inputs["item_ids"]).dtype == np.int64
 
 
+def test_a_trained_models_export_holds_its_weights_not_its_optimizer(tmp_path):
+    from tfrec.data.pipeline import sparse_user_batches
+
+    import tf_keras as keras
+
+    counts = sp.random(40, len(ITEM_IDS), density=0.5, format="csr", random_state=0)
+    counts.data[:] = 1.0
+    model = MultDAE(len(ITEM_IDS), latent_dim=2)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.fit(sparse_user_batches(counts, 20, seed=0), epochs=1, verbose=0)
+    assert model.optimizer.variables()  # Adam has slots to leave out
+    serving = InteractionServing(model, ITEM_IDS)
+    path = export_saved_model(serving, tmp_path / "m", {"serving_default": serving.serve})
+    names = [name for name, _ in tf.train.list_variables(str(path / "variables" / "variables"))]
+    assert not [name for name in names if "optimizer" in name.lower()], names
+    saved = [name for name in names if name.startswith("model_weights/")]
+    assert len(saved) == len(model.weights), names
+    assert serving.model is model
+
+
 def test_failed_export_leaves_nothing(tmp_path):
     model = MultDAE(len(ITEM_IDS), latent_dim=2)
     serving = InteractionServing(model, ITEM_IDS)

@@ -17,6 +17,31 @@ import tensorflow as tf
 WARMUP_FILE = "tf_serving_warmup_requests"
 
 
+class ModelWeights:
+    """Gives a serving module a model's weights without exporting its optimizer.
+
+    A `tf.Module` that holds a trained Keras model as an attribute exports everything the model
+    tracks, its optimizer's slots included (Adam doubles the weights: a trained Mult-VAE export
+    was three times the size of an untrained one). Instead, keep `ModelWeights(model)` on the
+    module: ``.model`` reaches the model (a plain Python reference, not tracked), and ``.weights``
+    is the list of its weights, which is all a serving function captures.
+
+    Args:
+        model: a built `keras.Model`.
+    """
+
+    def __init__(self, model):
+        self._model = model
+
+    @property
+    def model(self):
+        return self._model
+
+    @property
+    def weights(self):
+        return list(self._model.weights)
+
+
 def next_version(export_base) -> int:
     """The next free integer version under `export_base` (1 when there is none)."""
     export_base = pathlib.Path(export_base)
