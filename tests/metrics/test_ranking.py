@@ -91,3 +91,21 @@ def test_evaluate_heldout_users_masks_fold_in():
     assert result["recall@1"] == pytest.approx(0.5)
     assert result["ndcg@2"] == pytest.approx((1 + 1 / math.log2(3)) / 2)
     assert result["users"] == 2 and result["users_without_targets"] == 1
+
+
+def test_average_precision_hand_computed_and_keras_map_agrees():
+    from tfrec.metrics import MAPAtK, average_precision_at_k
+
+    scores = np.array([[0.9, 0.8, 0.7, 0.6, 0.5]] * 3, np.float32)
+    targets = np.array([[1, 0, 1, 0, 0], [0, 1, 0, 0, 1], [0, 0, 0, 0, 0]], np.float32)
+    # User 0: hits at ranks 1 and 3: (1/1 + 2/3) / min(3, 2) = 0.8333.
+    # User 1: a hit at rank 2 (the other target is ranked 5th): (1/2) / min(3, 2) = 0.25.
+    got = average_precision_at_k(scores, sp.csr_matrix(targets), 3)
+    np.testing.assert_allclose(got[:2], [(1 + 2 / 3) / 2, 0.25], rtol=1e-6)
+    assert np.isnan(got[2])  # no targets
+    metric = MAPAtK(3)
+    metric.update_state(targets, scores)
+    assert float(metric.result()) == pytest.approx(((1 + 2 / 3) / 2 + 0.25) / 2, rel=1e-6)
+    assert metric.name == "map@3"
+    # With K = 5 user 1's second hit counts: (1/2 + 2/5) / min(5, 2) = 0.45.
+    assert average_precision_at_k(scores, targets, 5)[1] == pytest.approx(0.45)

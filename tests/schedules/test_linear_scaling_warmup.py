@@ -34,6 +34,15 @@ def test_known_values_linear_rule():
     np.testing.assert_allclose(got, [0.1, 0.175, 0.25, 0.325, 0.4, 0.4], rtol=1e-6)
 
 
+def test_constant_warmup_holds_the_base_rate_then_jumps_to_the_target():
+    # Goyal et al. Sec. 2.2: the base rate for the warmup steps, then k times it (k = 4).
+    schedule = LinearScalingWarmup(0.1, 256, 1024, warmup_steps=3, warmup="constant")
+    got = [float(schedule(s)) for s in range(6)]
+    np.testing.assert_allclose(got, [0.1, 0.1, 0.1, 0.4, 0.4, 0.4], rtol=1e-6)
+    restored = LinearScalingWarmup.from_config(schedule.get_config())
+    assert [float(restored(s)) for s in range(6)] == got
+
+
 def test_warmup_in_epochs_equals_steps():
     in_epochs = LinearScalingWarmup(1e-3, 500, 2000, warmup_epochs=2.5, steps_per_epoch=4)
     in_steps = LinearScalingWarmup(1e-3, 500, 2000, warmup_steps=10)
@@ -98,6 +107,7 @@ def test_works_inside_tf_function():
         ({"warmup_steps": 2, "warmup_epochs": 1}, "not both"),
         ({"warmup_epochs": 1}, "steps_per_epoch"),
         ({"warmup_steps": -1}, "warmup_steps"),
+        ({"warmup": "cosine"}, "warmup must be one of"),
     ],
 )
 def test_bad_arguments_raise(kwargs, message):

@@ -14,10 +14,11 @@ import tf_keras as keras
 class LinearRecurrentBlock(keras.layers.Layer):
     """Pre-norm LRU block with a SiLU-gated feed-forward network, all weights Matryoshka-nested.
 
-    ``x = x + LRU(LN_1(x)); x = x + W_2(silu(W_g LN_2(x)) * dropout(W_1 LN_2(x)))`` as in LRURec
-    and fMRLRec, where every dense map is a `MatryoshkaDense` and each layer norm a
-    `MatryoshkaLayerNormalization`, so the first ``m`` output features depend only on the first
-    ``m`` input features for each Matryoshka size ``m``.
+    ``x = x + LRU(LN_1(x)); x = x + W_2(silu(W_g LN_2(x)) * dropout(W_1 LN_2(x)))``, fMRLRec's
+    block (LRURec's own blocks differ: post-norm, with a GELU feed-forward 4 times the width).
+    Every dense map is a `MatryoshkaDense` and each layer norm a `MatryoshkaLayerNormalization`,
+    so the first ``m`` output features depend only on the first ``m`` input features for each
+    Matryoshka size ``m``.
 
     Args:
         matryoshka_sizes: sequence of int. Nested sizes; the last is the block width.

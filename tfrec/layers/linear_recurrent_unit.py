@@ -77,7 +77,8 @@ class LinearRecurrentUnit(keras.layers.Layer):
             width. None: plain dense B and C.
         r_min: float in [0, 1). Smallest initial eigenvalue modulus. Default 0.0.
         r_max: float in (r_min, 1]. Largest initial eigenvalue modulus. Default 1.0 (Orvieto
-            et al.); fMRLRec and LRURec use 0.1.
+            et al.); tfrec's fMRLRec blocks default to 0.1, LRURec's reference code draws the
+            modulus in [0.8, 0.99].
         max_phase: float. Initial phases are drawn in ``[0, max_phase)`` radians. Default 2*pi.
         use_bias: bool. Biases in B and C. Default True.
         dropout: float. Dropout rate on the output. Default 0.0.

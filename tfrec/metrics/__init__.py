@@ -7,12 +7,14 @@ from tfrec.metrics.auc import (
     evaluate_new_items,
     pairwise_auc_per_user,
 )
+from tfrec.metrics.average_precision import MAPAtK
 from tfrec.metrics.heldout_evaluation import evaluate_heldout_users
 from tfrec.metrics.ndcg import NDCGAtK
-from tfrec.metrics.ranking import mask_scores, ndcg_at_k, recall_at_k
+from tfrec.metrics.ranking import average_precision_at_k, mask_scores, ndcg_at_k, recall_at_k
 from tfrec.metrics.recall import RecallAtK
 
 __all__ = [
+    "MAPAtK",
     "NDCGAtK",
     "RecallAtK",
     "ValidationAUC",
@@ -21,6 +23,7 @@ __all__ = [
     "evaluate_new_items",
     "pairwise_auc_per_user",
     "evaluate_heldout_users",
+    "average_precision_at_k",
     "mask_scores",
     "ndcg_at_k",
     "recall_at_k",

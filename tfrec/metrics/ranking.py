@@ -95,3 +95,29 @@ def ndcg_at_k(scores, targets, k: int) -> np.ndarray:
     idcg = ideal_cumulative[np.minimum(k, relevant.sum(axis=1))]
     with np.errstate(invalid="ignore", divide="ignore"):
         return dcg / idcg
+
+
+def average_precision_at_k(scores, targets, k: int) -> np.ndarray:
+    """Average precision at K per user, binary relevance; its mean over users is MAP@K.
+
+    ``AP@K = sum_{i <= K} precision@i * rel_i / min(K, number of targets)``, the definition of
+    NVIDIA's VAE-CF case study (DeepLearningExamples) beside Recall@K and NDCG@K.
+
+    Args:
+        scores: float array `[num_users, num_items]`; excluded items already ``-inf``.
+        targets: 0/1 dense or scipy sparse `[num_users, num_items]`.
+        k: int. Cut-off, 1 <= k <= num_items.
+
+    Returns:
+        float array `[num_users]`; NaN for users without targets.
+
+    Raises:
+        ValueError: if `k` is outside [1, num_items].
+    """
+    scores = np.asarray(scores)
+    relevant = _to_dense(targets)
+    hits = np.take_along_axis(relevant, _top_k(scores, k), axis=1).astype(np.float64)
+    precision = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
+    num_targets = relevant.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (precision * hits).sum(axis=1) / np.minimum(k, num_targets)

@@ -8,6 +8,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 SCALING_RULES = ("linear", "sqrt", "none")
+WARMUP_TYPES = ("gradual", "constant")
 
 
 def scaled_learning_rate(
@@ -51,7 +52,9 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
     base_batch_size`` and ``f`` the scaling rule (linear, sqrt or none). For the first
     `warmup_steps` optimisation steps the rate grows linearly per step from `base_learning_rate`
     (step 0) to the target (reached at step `warmup_steps`), "gradual warmup" in Goyal et al.
-    (2017, Sec. 2.2). Afterwards the rate is the target, or, when `decay` is given,
+    (2017, Sec. 2.2); with ``warmup="constant"`` it stays at `base_learning_rate` for those steps
+    and then jumps to the target, Goyal's "constant warmup" (same section). Afterwards the rate
+    is the target, or, when `decay` is given,
     ``decay(step - warmup_steps) * target / base_learning_rate``: `decay` is the schedule tuned at
     the base batch size (its initial rate normally `base_learning_rate`), and the whole schedule
     is scaled by the same factor as the rate.
@@ -75,6 +78,8 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
         steps_per_epoch: int >= 1 or None. Optimisation steps per epoch (per worker; equal on
             every worker).
         decay: optional `LearningRateSchedule` (or its serialised dict) applied after warmup.
+        warmup: "gradual" (default: linear ramp to the target) or "constant" (the base rate
+            during warmup).
 
     Call arguments:
         step: scalar int or float tensor, the optimiser's iteration count (0-based).
@@ -84,7 +89,7 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
 
     Raises:
         ValueError: on non-positive rates or batch sizes, an unknown rule, both or negative
-            warmup lengths, or `warmup_epochs` without `steps_per_epoch`.
+            warmup lengths, `warmup_epochs` without `steps_per_epoch`, or an unknown `warmup`.
 
     Example:
         >>> schedule = LinearScalingWarmup(1e-3, base_batch_size=500, global_batch_size=2000,
@@ -107,8 +112,11 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
         steps_per_epoch=None,
         decay=None,
         name: str = "LinearScalingWarmup",
+        warmup: str = "gradual",
     ):
         super().__init__()
+        if warmup not in WARMUP_TYPES:
+            raise ValueError(f"warmup must be one of {WARMUP_TYPES}, got {warmup!r}.")
         if not base_learning_rate > 0:
             raise ValueError(f"base_learning_rate must be > 0, got {base_learning_rate}.")
         self.target_learning_rate = scaled_learning_rate(
@@ -140,6 +148,7 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
         self.steps_per_epoch = steps_per_epoch
         self.decay = decay
         self.name = name
+        self.warmup = warmup
         self.total_warmup_steps = total_warmup_steps
 
     def __call__(self, step):
@@ -149,7 +158,10 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
             target = tf.constant(self.target_learning_rate, tf.float32)
             warmup = float(max(self.total_warmup_steps, 1))
             # Goyal et al. Sec. 2.2: a constant increment per iteration from base to target.
-            ramp = base + (target - base) * tf.minimum(step, warmup) / warmup
+            if self.warmup == "constant":  # Sec. 2.2's constant warmup: the base rate
+                ramp = base
+            else:
+                ramp = base + (target - base) * tf.minimum(step, warmup) / warmup
             if self.decay is None:
                 after = target
             else:
@@ -171,4 +183,5 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
                 None if self.decay is None else keras.optimizers.schedules.serialize(self.decay)
             ),
             "name": self.name,
+            "warmup": self.warmup,
         }
