@@ -176,10 +176,7 @@ def _top_k_signature(module, small, max_len):
         items = module.item_representations
         items = tf.convert_to_tensor(items) if full else items[:, :size]
         hidden = small.encode(indices, items, training=False, last_only=True)[:, -1]
-        # Only this size's scores: one product with the item table (the model's nested scores
-        # would compute every smaller size too, over column slices of the table).
-        scores = tf.matmul(tf.cast(hidden, tf.float32), items, transpose_b=True)
-        scores += tf.one_hot(0, tf.shape(items)[0], on_value=-1e9, off_value=0.0)
+        scores = small.scores(hidden, items)  # this size only, not every smaller one too
         top = tf.math.top_k(scores, k=k)
         return {"top_ids": tf.gather(module.item_ids, top.indices), "top_scores": top.values}
 

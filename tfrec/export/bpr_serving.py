@@ -2,7 +2,7 @@
 
 from tfrec.data.triples import positive_keys
 from tfrec.export.checks import checked_k
-from tfrec.export.saved_model import ModelWeights
+from tfrec.export.saved_model import ServesModelWeights
 
 import numpy as np
 import tensorflow as tf
@@ -11,7 +11,7 @@ import tensorflow_recommenders as tfrs
 DEFAULT_K = 100
 
 
-class BPRServing(tf.Module):
+class BPRServing(ServesModelWeights, tf.Module):
     """Top-k serving for a trained `VBPR`/`BPRMF`, in the dataset's own ids.
 
     Retrieval is TFRS `BruteForce` over the item vectors [beta_i + beta'.f_i, gamma_i, E f_i]
@@ -39,11 +39,6 @@ class BPRServing(tf.Module):
         default_k: int. Default number of recommendations.
     """
 
-    @property
-    def model(self):
-        """The served Keras model (not itself exported: only its weights are)."""
-        return self._model_weights.model
-
     def __init__(self, model, user_ids, item_ids, train, default_k: int = DEFAULT_K):
         super().__init__()
         user_ids = np.asarray(user_ids, np.int64)
@@ -53,10 +48,7 @@ class BPRServing(tf.Module):
                 f"user_ids {user_ids.shape} / item_ids {item_ids.shape} do not match the "
                 f"model's {model.num_users} users and {model.num_items} items."
             )
-        # The model's weights are tracked (exported); the model itself, and so its optimizer's
-        # slots, are not.
-        self._model_weights = ModelWeights(model)
-        self.model_weights = self._model_weights.weights
+        self._hold_model(model)  # exports its weights, not its optimizer's slots
         self.num_items = model.num_items
         self.default_k = min(int(default_k), self.num_items)
         self.item_ids = tf.Variable(item_ids, trainable=False, name="item_ids")

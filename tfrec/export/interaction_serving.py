@@ -1,7 +1,7 @@
 """Serving module for recommenders that score items from a user's interaction history."""
 
 from tfrec.export.checks import checked_k
-from tfrec.export.saved_model import ModelWeights
+from tfrec.export.saved_model import ServesModelWeights
 
 import numpy as np
 import tensorflow as tf
@@ -9,7 +9,7 @@ import tensorflow as tf
 PADDING_ID = -1
 
 
-class InteractionServing(tf.Module):
+class InteractionServing(ServesModelWeights, tf.Module):
     """Wraps a trained `AutoencoderRecommender` for TF Serving, in the dataset's own item ids.
 
     Signature ``serving_default``:
@@ -31,11 +31,6 @@ class InteractionServing(tf.Module):
         ValueError: if `item_ids` does not have one id per model column.
     """
 
-    @property
-    def model(self):
-        """The served Keras model (not itself exported: only its weights are)."""
-        return self._model_weights.model
-
     def __init__(self, model, item_ids, default_k: int = 100):
         super().__init__()
         item_ids = np.asarray(item_ids, np.int64)
@@ -43,10 +38,7 @@ class InteractionServing(tf.Module):
             raise ValueError(
                 f"item_ids has shape {item_ids.shape}; the model has {model.num_items} items."
             )
-        # The model's weights are tracked (exported); the model itself, and so its optimizer's
-        # slots, are not.
-        self._model_weights = ModelWeights(model)
-        self.model_weights = self._model_weights.weights
+        self._hold_model(model)  # exports its weights, not its optimizer's slots
         self.num_items = model.num_items
         self.default_k = min(int(default_k), self.num_items)
         self.item_ids = tf.Variable(item_ids, trainable=False, name="item_ids")

@@ -17,29 +17,30 @@ import tensorflow as tf
 WARMUP_FILE = "tf_serving_warmup_requests"
 
 
-class ModelWeights:
-    """Gives a serving module a model's weights without exporting its optimizer.
+class _Untracked:
+    """A plain Python holder: `tf.Module` does not track (so does not export) what it holds."""
 
-    A `tf.Module` that holds a trained Keras model as an attribute exports everything the model
-    tracks, its optimizer's slots included (Adam doubles the weights: a trained Mult-VAE export
-    was three times the size of an untrained one). Instead, keep `ModelWeights(model)` on the
-    module: ``.model`` reaches the model (a plain Python reference, not tracked), and ``.weights``
-    is the list of its weights, which is all a serving function captures.
+    def __init__(self, value):
+        self.value = value
 
-    Args:
-        model: a built `keras.Model`.
+
+class ServesModelWeights:
+    """Mixin for a serving `tf.Module` that holds a Keras model but exports only its weights.
+
+    A module that keeps a trained model as an attribute exports everything the model tracks,
+    its optimizer's slots included (Adam's two slots made a trained Mult-VAE export three times
+    the size of an untrained one). `_hold_model` keeps the model out of tracking and tracks the
+    list of its weights instead, which is all that the serving functions capture.
     """
 
-    def __init__(self, model):
-        self._model = model
+    def _hold_model(self, model):
+        self._held_model = _Untracked(model)
+        self.model_weights = list(model.weights)
 
     @property
     def model(self):
-        return self._model
-
-    @property
-    def weights(self):
-        return list(self._model.weights)
+        """The served Keras model (not exported itself: only its weights are)."""
+        return self._held_model.value
 
 
 def next_version(export_base) -> int:

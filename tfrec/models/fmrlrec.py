@@ -240,6 +240,23 @@ class FMRLRec(keras.Model):
         padding = tf.one_hot(0, self.num_items + 1, on_value=_PADDING_LOGIT, off_value=0.0)
         return scores + padding
 
+    def scores(self, hidden, items):
+        """Scores of every item at this model's full width only (what one deployed size needs).
+
+        Args:
+            hidden: float `[n, d]` hidden states.
+            items: float `[num_items + 1, d]` item representations.
+
+        Returns:
+            float32 `[n, num_items + 1]`; column 0 is -1e9. One product, where `nested_scores`
+            also computes every smaller size.
+        """
+        scores = tf.matmul(
+            tf.cast(hidden, tf.float32), tf.cast(items, tf.float32), transpose_b=True
+        )
+        padding = tf.one_hot(0, tf.shape(items)[0], on_value=_PADDING_LOGIT, off_value=0.0)
+        return scores + padding
+
     def call(self, inputs, training=None):
         items = self.item_representations()
         hidden = self.encode(inputs, items, training=training, last_only=True)
