@@ -497,8 +497,8 @@ def main():
         training = [w.result(output_rate) for w in workloads]
 
     # Evaluation.
-    from tfrec.cli.train_fmrlrec import evaluate_sizes
     from tfrec.metrics import evaluate_heldout_users
+    from tfrec.metrics.next_item_evaluation import evaluate_next_item
 
     evaluation = []
     if not args.serving_only:
@@ -514,7 +514,7 @@ def main():
         evaluation.append(
             {"evaluation": "Mult-VAE ML-1M, 600 test users, all items", "seconds": seconds}
         )
-        from tfrec.metrics.auc import evaluate_leave_one_out
+        from tfrec.metrics.leave_one_out_evaluation import evaluate_leave_one_out
 
         bpr_model = BPRMF(loo.num_users, loo.num_items, num_factors=20)
         seconds = time_call(
@@ -534,7 +534,7 @@ def main():
             histories, targets = histories[:500], targets[:500]
         for width, model in fmrlrec_models.items():
             seconds = time_call(
-                lambda m=model: evaluate_sizes(m, histories, targets, 20, 512, False)
+                lambda m=model: evaluate_next_item(m, histories, targets, 20, 512, False)
             )
             evaluation.append(
                 {
@@ -545,10 +545,7 @@ def main():
             )
 
     # Serving.
-    from tfrec.cli.train_fmrlrec import build_serving_module
-    from tfrec.export import export_saved_model
-    from tfrec.export.bpr_serving import BPRServing
-    from tfrec.export.interaction_serving import InteractionServing
+    from tfrec.export import BPRServing, InteractionServing, SequenceServing, export_saved_model
 
     serving = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -572,8 +569,8 @@ def main():
         serving += serving_rows(path, ["serving_default"], args)
         model = fmrlrec_models[max(fmrlrec_models)]
         model(tf.zeros([1, 20], tf.int64))  # built (untrained under --serving-only)
-        module, signatures = build_serving_module(model, beauty.item_ids, 20)
-        path = export_saved_model(module, pathlib.Path(scratch) / "fmrlrec", signatures)
+        module = SequenceServing(model, beauty.item_ids, max_len=20)
+        path = export_saved_model(module, pathlib.Path(scratch) / "fmrlrec", module.signatures())
         sizes = model.matryoshka_sizes
         serving += serving_rows(
             path, [f"serving_size_{sizes[0]}", f"serving_size_{sizes[-1]}"], args

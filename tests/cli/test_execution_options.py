@@ -1,8 +1,9 @@
-"""Every training command offers --steps-per-execution and --jit-compile, with fast defaults."""
+"""Every `fit` command offers --steps-per-execution and --jit-compile, with fast defaults, and
+each flag is checked by argparse with one meaning across commands."""
 
-from tfrec.cli import train_autoencoder, train_bpr, train_fmrlrec
-from tfrec.cli.common import compile_options
+from tfrec.cli.common import training_config
 from tfrec.cli.main import build_parser
+from tfrec.training import heldout_users_experiment, leave_one_out_experiment, next_item_experiment
 
 import pytest
 
@@ -10,22 +11,24 @@ import pytest
 @pytest.mark.parametrize(
     "command, spe",
     [
-        ("mult-vae", train_autoencoder.DEFAULT_STEPS_PER_EXECUTION),
-        ("mult-dae", train_autoencoder.DEFAULT_STEPS_PER_EXECUTION),
-        ("bpr-mf", train_bpr.DEFAULT_STEPS_PER_EXECUTION),
-        ("vbpr", train_bpr.DEFAULT_STEPS_PER_EXECUTION),
-        ("fmrlrec", train_fmrlrec.DEFAULT_STEPS_PER_EXECUTION),
+        ("mult-vae", heldout_users_experiment.DEFAULT_STEPS_PER_EXECUTION),
+        ("mult-dae", heldout_users_experiment.DEFAULT_STEPS_PER_EXECUTION),
+        ("bpr-mf", leave_one_out_experiment.DEFAULT_STEPS_PER_EXECUTION),
+        ("vbpr", leave_one_out_experiment.DEFAULT_STEPS_PER_EXECUTION),
+        ("fmrlrec", next_item_experiment.DEFAULT_STEPS_PER_EXECUTION),
     ],
 )
-def test_defaults_and_overrides(command, spe):
+def test_defaults_and_overrides(command, spe, capsys):
     parser = build_parser()
-    args = parser.parse_args(["train", command])
-    assert compile_options(args) == {"steps_per_execution": spe, "jit_compile": False}
+    config = training_config(parser.parse_args(["train", command]))
+    assert (config.steps_per_execution, config.jit_compile) == (spe, False)
     args = parser.parse_args(["train", command, "--steps-per-execution", "3", "--jit-compile"])
-    assert compile_options(args) == {"steps_per_execution": 3, "jit_compile": True}
-    args = parser.parse_args(["train", command, "--steps-per-execution", "0"])
-    with pytest.raises(ValueError, match="--steps-per-execution"):
-        compile_options(args)
+    config = training_config(args)
+    assert (config.steps_per_execution, config.jit_compile) == (3, True)
+    for flag in ("--steps-per-execution", "--epochs", "--batch-size"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["train", command, flag, "0"])
+        assert flag in capsys.readouterr().err
 
 
 def test_help_says_what_the_options_do(capsys):
@@ -36,10 +39,35 @@ def test_help_says_what_the_options_do(capsys):
     assert "--jit-compile" in text and "XLA" in text and "--no-jit-compile" in text
     assert "--optimizer {adam,lazy-adam}" in text
     assert "default: chosen from the number of training interactions" in text
+    assert "--checkpoint-dir" in text
+
+
+def test_each_flag_has_one_meaning_across_commands():
+    parser = build_parser()
+    commands = ["mult-vae", "mult-dae", "ease", "popularity", "vbpr", "bpr-mf", "fmrlrec"]
+    options = {
+        command: {
+            action.dest
+            for action in parser._subparsers._group_actions[0]  # noqa: SLF001 - argparse API
+            .choices["train"]
+            ._subparsers._group_actions[0]
+            .choices[command]
+            ._actions
+        }
+        for command in commands
+    }
+    # --distribute only where it works; --download only for downloadable datasets.
+    assert {c for c in commands if "distribute" in options[c]} == {"mult-vae", "mult-dae"}
+    assert "download" not in options["fmrlrec"] and "cache_dir" not in options["fmrlrec"]
+    assert "dropout_rate" in options["fmrlrec"] and "dropout" not in options["fmrlrec"]
+    assert "image_features" in options["vbpr"] and "features" not in options["vbpr"]
+    # Closed-form baselines have no training flags they would ignore.
+    assert "epochs" not in options["ease"] and "learning_rate" not in options["popularity"]
 
 
 def test_bpr_default_batch_gives_at_least_50_steps():
-    assert train_bpr.default_batch_size(895_059) == 16384  # ML-1M
-    assert train_bpr.default_batch_size(89_000) == 1024  # ML-100K
-    assert train_bpr.default_batch_size(200_000) == 2048
-    assert train_bpr.default_batch_size(10) == 1024
+    batch = leave_one_out_experiment.default_batch_size
+    assert batch(895_059) == 16384  # ML-1M
+    assert batch(89_000) == 1024  # ML-100K
+    assert batch(200_000) == 2048
+    assert batch(10) == 1024

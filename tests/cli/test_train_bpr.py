@@ -78,7 +78,9 @@ def test_bpr_mf_has_nothing_to_go_on_for_new_items(tiny_movielens, tmp_path):
 def test_bad_feature_files_give_clear_errors(tiny_movielens, tmp_path, capsys, arrays, message):
     bad = tmp_path / "bad_features.npz"
     np.savez(bad, **arrays)
-    code, out = _train(tiny_movielens, tmp_path, "vbpr", "--no-export", "--features", str(bad))
+    code, out = _train(
+        tiny_movielens, tmp_path, "vbpr", "--no-export", "--image-features", str(bad)
+    )
     assert code == 2
     error = capsys.readouterr().err
     assert "bad_features.npz" in error and message in error

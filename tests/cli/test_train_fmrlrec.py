@@ -79,7 +79,7 @@ def test_missing_feature_file_is_a_clear_error(tmp_path, capsys):
 def test_serving_signatures_score_as_the_model_at_each_size():
     # The export scores against one precomputed table of item representations; each size's
     # top-k must be the model's own top-k at that Matryoshka size.
-    from tfrec.cli.train_fmrlrec import build_serving_module
+    from tfrec.export import SequenceServing
     from tfrec.models.fmrlrec import FMRLRec
 
     import tensorflow as tf
@@ -98,7 +98,7 @@ def test_serving_signatures_score_as_the_model_at_each_size():
     indices = history - 100
     indices[history == 0] = 0
     scores = model(indices).numpy()  # [batch, sizes, items + 1]
-    _, signatures = build_serving_module(model, item_ids, max_len=5)
+    signatures = SequenceServing(model, item_ids, max_len=5).signatures()
     for position, size in enumerate([4, 8]):
         result = signatures[f"serving_size_{size}"](history=tf.constant(history), k=tf.constant(5))
         want = np.sort(scores[:, position], axis=1)[:, ::-1][:, :5]

@@ -1,15 +1,15 @@
 """Single-process checks of tfrec.distribute: context API, TF_CONFIG parsing, CLI options,
 Horovod's Keras-backend patch (size-1 Horovod, no launcher) and the installer's patch step."""
 
-import argparse
 import json
 import os
 
-from tfrec.cli import common
 from tfrec.distribute import DistributedContext, make_context
 from tfrec.distribute.install_horovod import patch_cmakelists
 from tfrec.distribute.multi_worker_context import parse_tf_config
 from tfrec.schedules import LinearScalingWarmup
+from tfrec.training import TrainingConfig
+from tfrec.training.experiment import learning_rate_schedule, local_batch_size
 
 import numpy as np
 import pytest
@@ -84,30 +84,23 @@ def test_good_tf_config_parses():
     assert parse_tf_config(raw)["task"]["index"] == 1
 
 
-def _cli_args(**overrides):
-    parser = argparse.ArgumentParser()
-    common.add_common_arguments(parser, default_dataset="ml-1m", datasets=["ml-1m"])
-    common.add_scaling_arguments(parser)
-    args = parser.parse_args([])
-    for key, value in overrides.items():
-        setattr(args, key, value)
-    return args
-
-
-def test_cli_batch_split_and_schedule():
+def test_batch_split_and_schedule():
     context = DistributedContext()
     context.world_size = 4
-    assert common.local_batch_size(_cli_args(batch_size=2000), context) == 500
+    assert local_batch_size(2000, context) == 500
     with pytest.raises(ValueError, match="divisible by the world size 4"):
-        common.local_batch_size(_cli_args(batch_size=1001), context)
-    assert common.learning_rate_schedule(_cli_args(learning_rate=1e-3), 10) == 1e-3
-    args = _cli_args(batch_size=2000, base_batch_size=500, learning_rate=1e-3, warmup_epochs=2)
-    schedule = common.learning_rate_schedule(args, steps_per_epoch=5)
+        local_batch_size(1001, context)
+    config = TrainingConfig(learning_rate=1e-3, batch_size=500)
+    assert learning_rate_schedule(config, 10) == 1e-3
+    config = TrainingConfig(
+        batch_size=2000, base_batch_size=500, learning_rate=1e-3, warmup_epochs=2
+    )
+    schedule = learning_rate_schedule(config, steps_per_epoch=5)
     assert isinstance(schedule, LinearScalingWarmup)
     assert float(schedule(0)) == pytest.approx(1e-3)
     assert float(schedule(10)) == pytest.approx(4e-3)
-    args.lr_scaling = "sqrt"
-    assert float(common.learning_rate_schedule(args, 5)(10)) == pytest.approx(2e-3)
+    config.lr_scaling = "sqrt"
+    assert float(learning_rate_schedule(config, 5)(10)) == pytest.approx(2e-3)
 
 
 def test_installer_removes_only_the_xla_line(tmp_path):

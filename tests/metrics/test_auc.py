@@ -1,10 +1,6 @@
 from tfrec.data.leave_one_out import LeaveOneOutSplit
-from tfrec.metrics.auc import (
-    auc_per_user,
-    evaluate_leave_one_out,
-    evaluate_new_items,
-    pairwise_auc_per_user,
-)
+from tfrec.metrics.auc import auc_per_user, pairwise_auc_per_user
+from tfrec.metrics.leave_one_out_evaluation import evaluate_leave_one_out, evaluate_new_items
 
 import numpy as np
 import scipy.sparse as sp

@@ -1,123 +1,174 @@
-"""Options and helpers shared by the ``tfrec train`` sub-commands."""
+"""Flags shared by the ``tfrec train`` sub-commands, each with one meaning and one check.
+
+Values are checked by argparse ``type=`` functions as the command line is parsed, so a bad value
+stops the command with a usage error naming the flag before any data is read.
+"""
 
 import argparse
-import json
-import os
-import pathlib
-import random
-import tempfile
 
-import numpy as np
-
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+from tfrec.training.training_config import PRECISIONS, TrainingConfig
 
 
-def add_common_arguments(
-    parser, default_dataset: str, datasets, default_batch_size: int | None = 500
-):
-    """Adds --dataset --data-dir --download --epochs --batch-size --learning-rate --seed
-    --precision --export-dir --no-export --metrics-out --verbose to an argparse parser."""
-    parser.add_argument("--dataset", default=default_dataset, choices=list(datasets))
-    parser.add_argument(
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a float >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a float > 0."""
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """argparse type: a float in [0, 1)."""
+    value = non_negative_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def comma_separated(choices):
+    """argparse type: a comma-separated list of `choices` (at least one)."""
+
+    def parse(text: str) -> list:
+        items = [part.strip() for part in str(text).split(",") if part.strip()]
+        unknown = sorted(set(items) - set(choices))
+        if not items or unknown:
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated list of {', '.join(choices)}, got {text!r}"
+            )
+        return items
+
+    return parse
+
+
+def increasing_ints(text: str) -> list:
+    """argparse type: comma-separated strictly increasing positive ints, e.g. ``16,32,64``."""
+    try:
+        values = [int(part) for part in str(text).split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or values[0] < 1 or any(b <= a for a, b in zip(values, values[1:])):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated strictly increasing positive ints, got {text!r}"
+        )
+    return values
+
+
+def add_data_arguments(parser, datasets, default_dataset: str, downloadable: bool) -> None:
+    """Adds --dataset --data-dir (and --download --cache-dir for downloadable datasets)."""
+    group = parser.add_argument_group("data")
+    group.add_argument("--dataset", default=default_dataset, choices=list(datasets))
+    group.add_argument(
         "--data-dir",
         default=None,
         help="Folder holding the dataset files (default: $TFREC_DATA_DIR/<dataset>, then "
         "../shared/data/<dataset>).",
     )
-    parser.add_argument(
-        "--download",
-        action="store_true",
-        help="Download the official archive (checksum verified) when no local folder is found.",
+    if downloadable:
+        group.add_argument(
+            "--download",
+            action="store_true",
+            help="Download the official archive (checksum verified) when no local folder is found.",
+        )
+        group.add_argument("--cache-dir", default=None, help="Download cache (default ~/.keras).")
+
+
+def add_output_arguments(parser, model: str) -> None:
+    """Adds --seed --export-dir --no-export --metrics-out --verbose."""
+    group = parser.add_argument_group("output")
+    group.add_argument("--seed", type=int, default=98765, help="Seeds the split and training.")
+    group.add_argument(
+        "--export-dir",
+        default=None,
+        help="TF Serving model folder; a new numbered version is written inside (default: "
+        f"saved_models/{model.replace('-', '_')}).",
     )
-    parser.add_argument("--cache-dir", default=None, help="Download cache (default ~/.keras).")
-    parser.add_argument("--epochs", type=int, default=None, help="Training epochs.")
-    parser.add_argument(
+    group.add_argument("--no-export", action="store_true", help="Skip the SavedModel export.")
+    group.add_argument("--metrics-out", default=None, help="Write the metrics as JSON here.")
+    group.add_argument(
+        "--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras verbosity (0: quiet)."
+    )
+
+
+def add_training_arguments(
+    parser,
+    epochs: int,
+    batch_size: int | None,
+    learning_rate: float,
+    steps_per_execution: int,
+    patience: int | None,
+    distribute: bool,
+) -> None:
+    """Adds the flags of `fit`-trained models, with the model's defaults.
+
+    --epochs --batch-size --learning-rate --patience --precision --checkpoint-dir
+    --steps-per-execution --jit-compile --base-batch-size --lr-scaling --warmup-epochs, and with
+    `distribute` also --distribute --threads-per-worker.
+    """
+    from tfrec.distribute import DISTRIBUTE_KINDS
+    from tfrec.schedules.linear_scaling_warmup import SCALING_RULES
+
+    group = parser.add_argument_group("training")
+    group.add_argument(
+        "--epochs", type=positive_int, default=epochs, help=f"Epoch cap (default {epochs})."
+    )
+    group.add_argument(
         "--batch-size",
-        type=int,
-        default=default_batch_size,
+        type=positive_int,
+        default=batch_size,
         help="Global batch"
         + (
-            f" (default {default_batch_size})."
-            if default_batch_size
+            f" (default {batch_size})."
+            if batch_size
             else " (default: chosen from the number of training interactions)."
         ),
     )
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=98765)
-    parser.add_argument("--precision", default="float32", choices=PRECISIONS)
-    parser.add_argument(
-        "--export-dir",
+    group.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        default=learning_rate,
+        help=f"Learning rate at --base-batch-size (default {learning_rate:g}).",
+    )
+    group.add_argument(
+        "--patience",
+        type=positive_int,
+        default=patience,
+        help="Stop after this many epochs without a better validation metric; the best epoch's "
+        "weights are restored either way (default: "
+        + (f"{patience})." if patience else "never stop early)."),
+    )
+    group.add_argument("--precision", default="float32", choices=PRECISIONS)
+    group.add_argument(
+        "--checkpoint-dir",
         default=None,
-        help="TF Serving model folder; a new numbered version is written inside "
-        "(default: saved_models/<model>).",
+        help="Save the training state here every epoch; rerunning the same command with the "
+        "same folder resumes a killed run. Removed once the run has finished.",
     )
-    parser.add_argument("--no-export", action="store_true", help="Skip the SavedModel export.")
-    parser.add_argument("--metrics-out", default=None, help="Write the metrics as JSON here.")
-    parser.add_argument(
-        "--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras verbosity."
-    )
-
-
-def positive_int(name: str, value) -> int:
-    """Returns `value` as an int, raising ValueError naming the option if it is not >= 1."""
-    if value is None or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}.")
-    return int(value)
-
-
-def set_seed(seed: int) -> None:
-    """Seeds Python, numpy and TensorFlow (`tf_keras.utils.set_random_seed`)."""
-    import tf_keras as keras
-
-    random.seed(seed)
-    np.random.seed(seed)
-    keras.utils.set_random_seed(seed)
-
-
-def apply_precision(precision: str) -> None:
-    """Sets the global Keras mixed precision policy (``float32`` restores full precision)."""
-    import tf_keras as keras
-
-    if precision not in PRECISIONS:
-        raise ValueError(f"--precision must be one of {PRECISIONS}, got {precision!r}.")
-    keras.mixed_precision.set_global_policy(precision)
-
-
-def write_metrics(path, payload: dict) -> None:
-    """Writes `payload` as JSON to `path` atomically (temporary file, then rename)."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(payload, stream, indent=2, sort_keys=True)
-            stream.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        pathlib.Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def print_table(title: str, rows) -> None:
-    """Prints ``name  value`` rows under a title."""
-    print(title)
-    for name, value in rows:
-        print(f"  {name:<12} {value:.4f}" if isinstance(value, float) else f"  {name:<12} {value}")
-
-
-# === Execution speed (Keras compile settings that keep the numerics) ===
-
-
-def add_execution_arguments(parser, steps_per_execution: int, jit_compile: bool) -> None:
-    """Adds --steps-per-execution and --jit-compile/--no-jit-compile with a model's fast defaults.
-
-    The defaults are the settings `examples/benchmark_training.py` measured fastest for the
-    command's model on CPU (README, "Training speed").
-    """
     group = parser.add_argument_group("execution speed")
     group.add_argument(
         "--steps-per-execution",
-        type=int,
+        type=positive_int,
         default=steps_per_execution,
         help="Batches run by one call of the compiled training function (Keras `compile`'s "
         "steps_per_execution): fewer Python round trips per epoch, the same updates; the "
@@ -126,31 +177,31 @@ def add_execution_arguments(parser, steps_per_execution: int, jit_compile: bool)
     group.add_argument(
         "--jit-compile",
         action=argparse.BooleanOptionalAction,
-        default=jit_compile,
+        default=False,
         help="Compile the training step with XLA (Keras `compile`'s jit_compile). Fuses the "
-        "step's ops into one program; same model, float-rounding differences only. Default "
-        f"{'on' if jit_compile else 'off'} for this model (measured on CPU).",
+        "step's ops into one program; same model, float-rounding differences only. Default off "
+        "(measured slower or unsupported for tfrec's models on CPU).",
     )
-
-
-def compile_options(args) -> dict:
-    """`compile` keyword arguments from --steps-per-execution and --jit-compile."""
-    return {
-        "steps_per_execution": positive_int("--steps-per-execution", args.steps_per_execution),
-        "jit_compile": bool(args.jit_compile),
-    }
-
-
-# === Scaling (distributed training, warmup, linear scaling rule) ===
-
-SCALING_RULES = ("linear", "sqrt", "none")
-
-
-def add_learning_rate_scaling_arguments(group) -> None:
-    """Adds --base-batch-size --lr-scaling --warmup-epochs to an argparse group."""
+    group = parser.add_argument_group("scaling (Goyal et al., 2017)")
+    if distribute:
+        group.add_argument(
+            "--distribute",
+            default="none",
+            choices=DISTRIBUTE_KINDS,
+            help="none: one process; horovod: launch with `horovodrun -np N tfrec train ...`; "
+            "multiworker: tf.distribute.MultiWorkerMirroredStrategy, one process per TF_CONFIG "
+            "task. --batch-size stays the global batch and is split evenly across workers.",
+        )
+        group.add_argument(
+            "--threads-per-worker",
+            type=positive_int,
+            default=None,
+            help="TensorFlow threads per worker (e.g. cores / workers when workers share a "
+            "machine).",
+        )
     group.add_argument(
         "--base-batch-size",
-        type=int,
+        type=positive_int,
         default=None,
         help="Batch size --learning-rate was tuned at (default: --batch-size, i.e. no scaling).",
     )
@@ -162,72 +213,20 @@ def add_learning_rate_scaling_arguments(group) -> None:
     )
     group.add_argument(
         "--warmup-epochs",
-        type=float,
+        type=non_negative_float,
         default=0.0,
         help="Ramp the rate linearly per step from --learning-rate to the scaled rate over this "
         "many epochs (Goyal et al. use 5). Default 0.",
     )
 
 
-def add_scaling_arguments(parser) -> None:
-    """Adds --distribute --base-batch-size --lr-scaling --warmup-epochs --threads-per-worker."""
-    from tfrec.distribute import DISTRIBUTE_KINDS
+def training_config(args) -> TrainingConfig:
+    """The `TrainingConfig` of parsed arguments (flags a command lacks keep their defaults)."""
+    import dataclasses
 
-    group = parser.add_argument_group("scaling (Goyal et al., 2017)")
-    group.add_argument(
-        "--distribute",
-        default="none",
-        choices=DISTRIBUTE_KINDS,
-        help="none: one process; horovod: launch with `horovodrun -np N tfrec train ...`; "
-        "multiworker: tf.distribute.MultiWorkerMirroredStrategy, one process per TF_CONFIG task. "
-        "--batch-size stays the global batch and is split evenly across workers.",
-    )
-    add_learning_rate_scaling_arguments(group)
-    group.add_argument(
-        "--threads-per-worker",
-        type=int,
-        default=None,
-        help="TensorFlow threads per worker (e.g. cores / workers when workers share a machine).",
-    )
-
-
-def make_distribute_context(args):
-    """Creates the `tfrec.distribute` context named by --distribute (before any TF op)."""
-    from tfrec.distribute import make_context
-
-    if args.threads_per_worker is not None:
-        positive_int("--threads-per-worker", args.threads_per_worker)
-    return make_context(args.distribute, threads=args.threads_per_worker)
-
-
-def local_batch_size(args, context) -> int:
-    """The per-worker batch: --batch-size (global) / world size, which must divide evenly."""
-    global_batch = positive_int("--batch-size", args.batch_size)
-    if global_batch % context.world_size:
-        raise ValueError(
-            f"--batch-size {global_batch} (global) must be divisible by the world size "
-            f"{context.world_size}."
-        )
-    return global_batch // context.world_size
-
-
-def learning_rate_schedule(args, steps_per_epoch: int):
-    """`LinearScalingWarmup` from --learning-rate/--base-batch-size/--lr-scaling/--warmup-epochs.
-
-    Returns the plain float --learning-rate when there is nothing to scale or warm up.
-    """
-    from tfrec.schedules import LinearScalingWarmup
-
-    base_batch = positive_int("--base-batch-size", args.base_batch_size or args.batch_size)
-    if args.warmup_epochs < 0:
-        raise ValueError(f"--warmup-epochs must be >= 0, got {args.warmup_epochs}.")
-    if base_batch == args.batch_size and not args.warmup_epochs:
-        return args.learning_rate
-    return LinearScalingWarmup(
-        args.learning_rate,
-        base_batch_size=base_batch,
-        global_batch_size=args.batch_size,
-        scaling_rule=args.lr_scaling,
-        warmup_epochs=args.warmup_epochs,
-        steps_per_epoch=steps_per_epoch,
-    )
+    values = {}
+    for field in dataclasses.fields(TrainingConfig):
+        if hasattr(args, field.name):
+            values[field.name] = getattr(args, field.name)
+    values["export"] = not args.no_export
+    return TrainingConfig(**values)

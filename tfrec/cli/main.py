@@ -1,17 +1,16 @@
 """Entry point of the ``tfrec`` command.
 
-Each trainable model is a sub-command of ``tfrec train`` that lives in its own module of
-``tfrec.cli``. A module provides ``add_arguments(parser)`` and ``run(args) -> dict`` (the metrics
-that ``--metrics-out`` writes); the table below maps sub-command names to those modules, so a
-module is imported only when its command runs.
+Each trainable model is a sub-command of ``tfrec train``. Its flags live in a module of
+``tfrec.cli`` that provides ``add_arguments(parser, model)`` and ``make_experiment(args)``; the
+protocol is a `tfrec.training.Experiment` run by `tfrec.training.run_experiment`, the same for
+every model. The table below maps sub-command names to those modules.
 """
 
 import argparse
 import importlib
 import sys
 
-# sub-command -> (module, one-line help). Several sub-commands may share one module; the module
-# then reads ``args.model`` to tell them apart.
+# sub-command -> (module, one-line help). Several sub-commands share one module.
 TRAIN_COMMANDS = {
     "mult-vae": ("tfrec.cli.train_autoencoder", "Mult-VAE (Liang et al., 2018)."),
     "mult-dae": ("tfrec.cli.train_autoencoder", "Mult-DAE (Liang et al., 2018)."),
@@ -31,18 +30,25 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module_name, help_text) in TRAIN_COMMANDS.items():
         sub = models.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(_module=module_name)
-        importlib.import_module(module_name).add_arguments(sub)
+        importlib.import_module(module_name).add_arguments(sub, name)
     return parser
 
 
 def main(argv=None) -> int:
+    """Runs the command; returns 0, 2 for bad input, 1 when training diverged."""
+    from tfrec.cli.common import training_config
+    from tfrec.training import TrainingDiverged, run_experiment
+
     args = build_parser().parse_args(argv)
     module = importlib.import_module(args._module)
     try:
-        module.run(args)
+        run_experiment(module.make_experiment(args), training_config(args))
     except (ValueError, FileNotFoundError) as error:
         print(f"tfrec: error: {error}", file=sys.stderr)
         return 2
+    except TrainingDiverged as error:
+        print(f"tfrec: training diverged: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -29,6 +29,29 @@ def positive_keys(interactions) -> np.ndarray:
     return np.unique(keys)
 
 
+def contains_sorted(sorted_keys, queries):
+    """Whether each query occurs in a sorted key tensor, by binary search.
+
+    Args:
+        sorted_keys: int64 tensor `[n]`, sorted ascending (e.g. `positive_keys`).
+        queries: int64 tensor of any shape.
+
+    Returns:
+        bool tensor of the shape of `queries`.
+    """
+    sorted_keys = tf.cast(sorted_keys, tf.int64)
+    queries = tf.cast(queries, tf.int64)
+    flat = tf.reshape(queries, [-1])
+    # A query past the last key lands at n: clip it onto the last key (then it differs from it).
+    found = tf.minimum(
+        tf.searchsorted(sorted_keys, flat, out_type=tf.int32),
+        tf.maximum(tf.size(sorted_keys) - 1, 0),
+    )
+    padded = tf.concat([sorted_keys, tf.constant([-1], tf.int64)], 0)
+    present = tf.equal(tf.gather(padded, found), flat)
+    return tf.reshape(present, tf.shape(queries))
+
+
 def sample_negatives(users, keys, num_items: int, candidates, seed):
     """Draws one negative item per entry of `users`, uniform over candidates it never saw.
 
@@ -50,7 +73,6 @@ def sample_negatives(users, keys, num_items: int, candidates, seed):
     keys = tf.cast(keys, tf.int64)
     candidates = tf.cast(candidates, tf.int32)
     num_candidates = tf.shape(candidates)[0]
-    last = tf.maximum(tf.size(keys) - 1, 0)
 
     def draw(count, round_index):
         position = tf.random.stateless_uniform(
@@ -62,9 +84,7 @@ def sample_negatives(users, keys, num_items: int, candidates, seed):
         return tf.gather(candidates, position)
 
     def is_positive(query_users, items):
-        query = query_users * num_items + tf.cast(items, tf.int64)
-        found = tf.minimum(tf.searchsorted(keys, query, out_type=tf.int32), last)
-        return tf.equal(tf.gather(keys, found), query)
+        return contains_sorted(keys, query_users * num_items + tf.cast(items, tf.int64))
 
     negatives = draw(tf.shape(users64)[0], 0)
     # Positions whose draw is still a positive: only these are redrawn, so each round costs the

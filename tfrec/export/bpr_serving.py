@@ -1,8 +1,7 @@
 """TF Serving module for BPR-trained models (VBPR, BPR-MF): top-k per user, cold-start scores."""
 
-from tfrec.data.triples import positive_keys
-from tfrec.export.checks import checked_k
-from tfrec.export.saved_model import ServesModelWeights
+from tfrec.data.triples import contains_sorted, positive_keys
+from tfrec.export.recommender_serving import RecommenderServing
 
 import numpy as np
 import tensorflow as tf
@@ -11,7 +10,7 @@ import tensorflow_recommenders as tfrs
 DEFAULT_K = 100
 
 
-class BPRServing(ServesModelWeights, tf.Module):
+class BPRServing(RecommenderServing):
     """Top-k serving for a trained `VBPR`/`BPRMF`, in the dataset's own ids.
 
     Retrieval is TFRS `BruteForce` over the item vectors [beta_i + beta'.f_i, gamma_i, E f_i]
@@ -40,7 +39,6 @@ class BPRServing(ServesModelWeights, tf.Module):
     """
 
     def __init__(self, model, user_ids, item_ids, train, default_k: int = DEFAULT_K):
-        super().__init__()
         user_ids = np.asarray(user_ids, np.int64)
         item_ids = np.asarray(item_ids, np.int64)
         if user_ids.shape != (model.num_users,) or item_ids.shape != (model.num_items,):
@@ -48,10 +46,7 @@ class BPRServing(ServesModelWeights, tf.Module):
                 f"user_ids {user_ids.shape} / item_ids {item_ids.shape} do not match the "
                 f"model's {model.num_users} users and {model.num_items} items."
             )
-        self._hold_model(model)  # exports its weights, not its optimizer's slots
-        self.num_items = model.num_items
-        self.default_k = min(int(default_k), self.num_items)
-        self.item_ids = tf.Variable(item_ids, trainable=False, name="item_ids")
+        super().__init__(model, item_ids, default_k=default_k, exclude_known=True)
         self.user_row = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(
                 tf.constant(user_ids), tf.range(len(user_ids), dtype=tf.int64)
@@ -102,25 +97,19 @@ class BPRServing(ServesModelWeights, tf.Module):
             return tf.identity(rows)
 
     def _recommend(self, user_id, k):
-        k = checked_k(k, self.num_items)
         rows = self._rows(user_id)
         queries = self.model.user_embeddings(rows)
+        # As TFRS' `query_with_exclusions`: retrieve k + (largest history) items, drop the
+        # user's training items, keep the best k.
         seen = tf.reduce_max(tf.concat([tf.gather(self.train_counts, rows), [0]], 0))
-        fetch = tf.minimum(k + seen, self.num_items)
+        fetch = tf.minimum(tf.maximum(k, 1) + seen, self.num_items)
         scores, columns = self.retrieval(queries, k=fetch)
-        keys = rows[:, tf.newaxis] * self.num_items + tf.cast(columns, tf.int64)
-        found = tf.searchsorted(self.train_keys, tf.reshape(keys, [-1]), out_type=tf.int32)
-        found = tf.minimum(found, tf.size(self.train_keys) - 1)
-        excluded = tf.reshape(
-            tf.equal(tf.gather(self.train_keys, found), tf.reshape(keys, [-1])),
-            tf.shape(keys),
-        )
+        columns = tf.cast(columns, tf.int64)
+        excluded = contains_sorted(self.train_keys, rows[:, tf.newaxis] * self.num_items + columns)
         scores = tf.where(excluded, tf.constant(-np.inf, tf.float32), scores)
-        top = tf.math.top_k(scores, k=k)
-        top_columns = tf.gather(columns, top.indices, batch_dims=1)
-        return {"top_ids": tf.gather(self.item_ids, top_columns), "top_scores": top.values}
+        return self.top_k(scores, k, columns=columns)
 
-    def signatures(self):
+    def signatures(self) -> dict:
         """Signature dict for `export_saved_model`."""
         signatures = {"serving_default": self.serve}
         if self.model.has_visual_term:

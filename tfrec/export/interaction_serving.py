@@ -1,7 +1,6 @@
 """Serving module for recommenders that score items from a user's interaction history."""
 
-from tfrec.export.checks import checked_k
-from tfrec.export.saved_model import ServesModelWeights
+from tfrec.export.recommender_serving import RecommenderServing
 
 import numpy as np
 import tensorflow as tf
@@ -9,8 +8,8 @@ import tensorflow as tf
 PADDING_ID = -1
 
 
-class InteractionServing(ServesModelWeights, tf.Module):
-    """Wraps a trained `AutoencoderRecommender` for TF Serving, in the dataset's own item ids.
+class InteractionServing(RecommenderServing):
+    """Serves a trained `AutoencoderRecommender` (Mult-VAE, Mult-DAE, EASE, popularity).
 
     Signature ``serving_default``:
         item_ids: int64 `[batch, max_len]`, the user's items as dataset ids (e.g. MovieLens
@@ -22,8 +21,7 @@ class InteractionServing(ServesModelWeights, tf.Module):
     excluded) and ``top_scores`` (float32 `[batch, k]`, model scores such as logits).
 
     Args:
-        model: a trained `tfrec.models.AutoencoderRecommender` subclass (MultVAE, MultDAE, EASE,
-            Popularity).
+        model: a trained `tfrec.models.AutoencoderRecommender` subclass.
         item_ids: int array `[num_items]`: the dataset id of each model column.
         default_k: int. `k` when a request omits it. Default 100.
 
@@ -32,22 +30,11 @@ class InteractionServing(ServesModelWeights, tf.Module):
     """
 
     def __init__(self, model, item_ids, default_k: int = 100):
-        super().__init__()
-        item_ids = np.asarray(item_ids, np.int64)
-        if item_ids.shape != (model.num_items,):
+        if np.shape(item_ids) != (model.num_items,):
             raise ValueError(
-                f"item_ids has shape {item_ids.shape}; the model has {model.num_items} items."
+                f"item_ids has shape {np.shape(item_ids)}; the model has {model.num_items} items."
             )
-        self._hold_model(model)  # exports its weights, not its optimizer's slots
-        self.num_items = model.num_items
-        self.default_k = min(int(default_k), self.num_items)
-        self.item_ids = tf.Variable(item_ids, trainable=False, name="item_ids")
-        self.column_of_id = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(
-                tf.constant(item_ids), tf.range(len(item_ids), dtype=tf.int64)
-            ),
-            default_value=-1,
-        )
+        super().__init__(model, item_ids, default_k=default_k, exclude_known=True)
         default = tf.constant(self.default_k, tf.int32)
 
         @tf.function(
@@ -62,8 +49,7 @@ class InteractionServing(ServesModelWeights, tf.Module):
         self.serve = serve
 
     def _recommend(self, item_ids, k):
-        k = checked_k(k, self.num_items)
-        columns = self.column_of_id.lookup(item_ids)
+        columns = self.item_indices(item_ids)
         known = tf.where(columns >= 0)
         batch = tf.shape(item_ids, out_type=tf.int64)[0]
         # The history as a sparse batch (repeated ids count once): the model's first layer
@@ -74,11 +60,13 @@ class InteractionServing(ServesModelWeights, tf.Module):
         history = tf.SparseTensor(
             indices, tf.ones(tf.shape(keys), tf.float32), tf.stack([batch, self.num_items])
         )
-        scores = self.model.masked_scores(history)
-        top = tf.math.top_k(scores, k=k)
-        return {"top_ids": tf.gather(self.item_ids, top.indices), "top_scores": top.values}
+        # `masked_scores` sets the history's items to -inf: the user's known items.
+        return self.top_k(self.model.masked_scores(history), k)
 
-    def warmup_requests(self, num_requests: int = 2):
+    def signatures(self) -> dict:
+        return {"serving_default": self.serve}
+
+    def warmup_requests(self, num_requests: int = 2) -> dict:
         """Example requests for ``assets.extra`` (catalogue ids, padded), for server warm-up."""
         ids = self.item_ids.numpy()
         requests = []

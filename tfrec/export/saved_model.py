@@ -33,9 +33,10 @@ class ServesModelWeights:
     list of its weights instead, which is all that the serving functions capture.
     """
 
-    def _hold_model(self, model):
+    def _hold_model(self, model, weights=None):
+        """Keeps `model` untracked and tracks `weights` (default: all of the model's)."""
         self._held_model = _Untracked(model)
-        self.model_weights = list(model.weights)
+        self.model_weights = list(model.weights if weights is None else weights)
 
     @property
     def model(self):

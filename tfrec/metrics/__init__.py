@@ -1,14 +1,9 @@
 """Ranking metrics: Keras metrics for `fit`/`evaluate`, numpy functions for offline evaluation."""
 
-from tfrec.metrics.auc import (
-    ValidationAUC,
-    auc_per_user,
-    evaluate_leave_one_out,
-    evaluate_new_items,
-    pairwise_auc_per_user,
-)
+from tfrec.metrics.auc import auc_per_user, pairwise_auc_per_user
 from tfrec.metrics.average_precision import MAPAtK
 from tfrec.metrics.heldout_evaluation import evaluate_heldout_users
+from tfrec.metrics.leave_one_out_evaluation import evaluate_leave_one_out, evaluate_new_items
 from tfrec.metrics.ndcg import NDCGAtK
 from tfrec.metrics.ranking import average_precision_at_k, mask_scores, ndcg_at_k, recall_at_k
 from tfrec.metrics.recall import RecallAtK
@@ -17,7 +12,6 @@ __all__ = [
     "MAPAtK",
     "NDCGAtK",
     "RecallAtK",
-    "ValidationAUC",
     "auc_per_user",
     "evaluate_leave_one_out",
     "evaluate_new_items",

@@ -1,0 +1,157 @@
+"""`run_experiment`: one protocol for every model, resume after a kill, no output on divergence."""
+
+import json
+
+from tfrec.cli.main import main
+from tfrec.training import HeldOutUsersExperiment, TrainingConfig, TrainingDiverged, run_experiment
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def tiny_movielens(tmp_path_factory):
+    """A made-up ML-100K-format folder: 60 users x 120 items, ratings 4 or 5 (all kept)."""
+    folder = tmp_path_factory.mktemp("ml-100k")
+    rng = np.random.default_rng(0)
+    rows = []
+    for user in range(1, 61):
+        for item in rng.choice(np.arange(1, 121), size=rng.integers(6, 15), replace=False):
+            rows.append(f"{user}\t{item}\t{rng.integers(4, 6)}\t{881250949 + len(rows)}")
+    (folder / "u.data").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+class Crash(RuntimeError):
+    pass
+
+
+class CrashingExperiment(HeldOutUsersExperiment):
+    """Counts validations and raises `Crash` at a chosen one, as a kill would stop the run."""
+
+    def __init__(self, crash_at_validation=None, crash_in_test=False, **kwargs):
+        super().__init__(**kwargs)
+        self.validations = 0
+        self.crash_at_validation = crash_at_validation
+        self.crash_in_test = crash_in_test
+
+    def validation_metrics(self, model):
+        self.validations += 1
+        if self.validations == self.crash_at_validation:
+            raise Crash(f"killed in validation {self.validations}")
+        return super().validation_metrics(model)
+
+    def test_metrics(self, model):
+        if self.crash_in_test:
+            raise Crash("killed in evaluation")
+        return super().test_metrics(model)
+
+
+def _experiment(folder, **kwargs):
+    return CrashingExperiment(
+        model="mult-dae",
+        dataset="ml-100k",
+        data_dir=str(folder),
+        validation_users=8,
+        test_users=8,
+        **kwargs,
+    )
+
+
+def _config(tmp_path, **kwargs):
+    values = dict(
+        epochs=4, batch_size=16, verbose=0, export=False, metrics_out=str(tmp_path / "m.json")
+    )
+    values.update(kwargs)
+    return TrainingConfig(**values)
+
+
+def test_python_api_writes_the_common_schema(tiny_movielens, tmp_path):
+    payload = run_experiment(_experiment(tiny_movielens), _config(tmp_path))
+    written = json.loads((tmp_path / "m.json").read_text())
+    assert set(written) >= {
+        "model", "dataset", "test", "validation", "validation_curve", "best_epoch",
+        "epochs_run", "train_seconds", "arguments", "export",
+    }  # fmt: skip
+    assert written["export"] is None and written["epochs_run"] == 4
+    curve = written["validation_curve"]
+    assert len(curve["loss"]) == len(curve["val_ndcg@100"]) == 4
+    # The chosen epoch is the best of the curve, and its validation figures are reported.
+    best = int(np.argmax(curve["val_ndcg@100"]))
+    assert written["best_epoch"] == best + 1
+    assert written["validation"]["ndcg@100"] == pytest.approx(curve["val_ndcg@100"][best])
+    assert payload["test"] == written["test"]
+
+
+def test_a_killed_run_resumes_from_its_last_epoch(tiny_movielens, tmp_path):
+    checkpoints = tmp_path / "checkpoints"
+    killed = _experiment(tiny_movielens, crash_at_validation=3)
+    with pytest.raises(Crash):
+        run_experiment(killed, _config(tmp_path, checkpoint_dir=str(checkpoints)))
+    assert not (tmp_path / "m.json").exists()
+    state = json.loads((checkpoints / "early_stopping" / "early_stopping.json").read_text())
+    assert len(state["epoch_logs"]) == 2  # epochs 1 and 2 finished before the kill
+
+    resumed = _experiment(tiny_movielens)
+    payload = run_experiment(resumed, _config(tmp_path, checkpoint_dir=str(checkpoints)))
+    # Only epochs 3 and 4 ran again (one validation each), then one for the report.
+    assert resumed.validations == 3
+    assert payload["epochs_run"] == 4
+    assert payload["validation_curve"]["val_ndcg@100"][:2] == [
+        epoch["val_ndcg@100"] for epoch in state["epoch_logs"]
+    ]
+    assert not checkpoints.exists() or not any(checkpoints.iterdir())  # removed after success
+
+
+def test_a_run_killed_after_training_does_not_train_again(tiny_movielens, tmp_path):
+    reference = run_experiment(_experiment(tiny_movielens), _config(tmp_path / "a"))
+    checkpoints = tmp_path / "checkpoints"
+    with pytest.raises(Crash):
+        run_experiment(
+            _experiment(tiny_movielens, crash_in_test=True),
+            _config(tmp_path / "b", checkpoint_dir=str(checkpoints)),
+        )
+    resumed = _experiment(tiny_movielens)
+    payload = run_experiment(resumed, _config(tmp_path / "b", checkpoint_dir=str(checkpoints)))
+    assert resumed.validations == 1  # the report's validation only: no epoch was trained
+    assert payload["test"] == reference["test"]
+    assert payload["best_epoch"] == reference["best_epoch"]
+
+
+def test_divergence_raises_and_writes_nothing(tiny_movielens, tmp_path):
+    import tf_keras as keras
+
+    class Diverging(CrashingExperiment):
+        def make_optimizer(self, learning_rate, config):
+            return keras.optimizers.SGD(learning_rate=float("inf"))
+
+    export_dir = tmp_path / "export"
+    with pytest.raises(TrainingDiverged, match="epoch 1.*learning rate"):
+        run_experiment(
+            Diverging(model="mult-dae", dataset="ml-100k", data_dir=str(tiny_movielens),
+                      validation_users=8, test_users=8),
+            _config(tmp_path, export=True, export_dir=str(export_dir)),
+        )  # fmt: skip
+    assert not (tmp_path / "m.json").exists() and not export_dir.exists()
+
+
+def test_cli_exits_non_zero_on_divergence(tiny_movielens, tmp_path, capsys):
+    metrics = tmp_path / "m.json"
+    code = main(
+        ["train", "mult-vae", "--dataset", "ml-100k", "--data-dir", str(tiny_movielens),
+         "--validation-users", "8", "--epochs", "3", "--batch-size", "16", "--verbose", "0",
+         "--learning-rate", "1e30", "--metrics-out", str(metrics),
+         "--export-dir", str(tmp_path / "export")]
+    )  # fmt: skip
+    assert code == 1
+    assert "diverged" in capsys.readouterr().err
+    assert not metrics.exists() and not (tmp_path / "export").exists()
+
+
+def test_unwritable_output_fails_before_training(tiny_movielens, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    experiment = _experiment(tiny_movielens)
+    with pytest.raises(ValueError, match="metrics_out"):
+        run_experiment(experiment, _config(tmp_path, metrics_out=str(blocker / "m.json")))
+    assert experiment.validations == 0

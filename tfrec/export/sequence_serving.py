@@ -1,0 +1,114 @@
+"""TF Serving module for fMRLRec: one top-k signature per Matryoshka size."""
+
+from tfrec.export.recommender_serving import RecommenderServing
+from tfrec.metrics.next_item_evaluation import history_mask
+
+import numpy as np
+import tensorflow as tf
+
+PADDING_ID = 0
+
+
+class SequenceServing(RecommenderServing):
+    """Serves a trained `FMRLRec`, one signature per Matryoshka size, in the dataset's item ids.
+
+    ``serving_size_<m>`` runs the width-m model (`FMRLRec.sliced`, block masks folded into the
+    kernels) against the first m features of one shared table of projected item
+    representations, computed once at export (the frozen feature tables are not exported, nor
+    repeated per size); ``serving_default`` is the full size.
+
+    Each signature takes:
+        history: int64 `[batch, max_len]`, the user's items as dataset ids, oldest first,
+            left-padded with 0. Ids outside the catalogue are ignored (dropped, the rest kept in
+            order).
+        k: int32 scalar, optional (default `default_k`), 1 <= k <= number of items.
+
+    and returns ``top_ids`` int64 `[batch, k]` (dataset ids) and ``top_scores`` float32
+    `[batch, k]` (logits). With `exclude_history` the history's items are not recommended.
+
+    Args:
+        model: a trained `tfrec.models.FMRLRec`.
+        item_ids: int array `[num_items]`: dataset id of model item index 1..num_items.
+        max_len: int. History length of a request.
+        default_k: int. Default 10.
+        exclude_history: bool. Remove the history's items (LRURec's protocol); fMRLRec's keeps
+            them, as repeat purchases happen. Default False.
+
+    Raises:
+        ValueError: if `item_ids` does not have one id per item, or `max_len` < 1.
+    """
+
+    def __init__(
+        self, model, item_ids, max_len: int, default_k: int = 10, exclude_history: bool = False
+    ):
+        if np.shape(item_ids) != (model.num_items,):
+            raise ValueError(
+                f"item_ids has shape {np.shape(item_ids)}; the model has {model.num_items} items."
+            )
+        if int(max_len) < 1:
+            raise ValueError(f"max_len must be >= 1, got {max_len}.")
+        sliced = {size: model.sliced(size) for size in model.matryoshka_sizes}
+        # Only each size's recurrent blocks and the projected item table are exported.
+        super().__init__(
+            model,
+            item_ids,
+            default_k=default_k,
+            exclude_known=exclude_history,
+            weights=[w for small in sliced.values() for w in small.blocks.weights],
+        )
+        self.max_len = int(max_len)
+        self.item_representations = tf.Variable(
+            tf.cast(model.item_representations(), tf.float32), trainable=False
+        )
+        self._signatures = {
+            f"serving_size_{size}": self._top_k_signature(small) for size, small in sliced.items()
+        }
+        largest = model.matryoshka_sizes[-1]
+        self._signatures = {
+            "serving_default": self._signatures[f"serving_size_{largest}"],
+            **self._signatures,
+        }
+
+    def _model_indices(self, history):
+        """Model indices (1..num_items) of a history; unknown ids dropped, padding 0 on the left."""
+        indices = self.item_indices(history) + 1  # padding and unknown ids -> 0
+        valid = indices > 0
+        # A stable sort on "is an item" moves the dropped positions left, keeping the order.
+        order = tf.argsort(tf.cast(valid, tf.int32), axis=1, stable=True)
+        return tf.gather(indices, order, batch_dims=1)
+
+    def _top_k_signature(self, small):
+        size = small.matryoshka_sizes[-1]
+        full = size == self.item_representations.shape[1]
+
+        # TF 2.21 records a tensor default in SignatureDef.defaults: k is optional for TF Serving.
+        def serve(history, k=tf.constant(self.default_k, tf.int32)):  # noqa: B008
+            indices = self._model_indices(history)
+            # The item representations are computed once at export, not per request: projecting
+            # the whole catalogue's frozen features costs far more than scoring one history.
+            items = self.item_representations
+            items = tf.convert_to_tensor(items) if full else items[:, :size]
+            hidden = small.encode(indices, items, training=False, last_only=True)[:, -1]
+            scores = small.scores(hidden, items)  # this size only; column 0 is padding
+            if self.exclude_known:
+                excluded = history_mask(indices, self.num_items + 1)
+                scores = tf.where(excluded, tf.constant(-np.inf, scores.dtype), scores)
+            scores = scores[:, 1:]
+            return self.top_k(scores, k)
+
+        return tf.function(
+            serve,
+            input_signature=[
+                tf.TensorSpec([None, self.max_len], tf.int64, name="history"),
+                tf.TensorSpec([], tf.int32, name="k"),
+            ],
+        )
+
+    def signatures(self) -> dict:
+        return dict(self._signatures)
+
+    def warmup_requests(self) -> dict:
+        history = np.full((1, self.max_len), PADDING_ID, np.int64)
+        history[0, -1] = self.item_ids.numpy()[0]
+        request = {"history": history, "k": np.int32(self.default_k)}
+        return {name: [request] for name in self._signatures}

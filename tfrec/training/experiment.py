@@ -1,0 +1,386 @@
+"""The training protocol that every tfrec model follows, and the `Experiment` each supplies.
+
+`run_experiment` does, for every model: seed, precision and distribute context; `compile` in the
+context's scope; `fit` with the context's callbacks, the experiment's validation callback,
+`EarlyStopping` (best weights restored), `TerminateOnNaN` and, given a checkpoint folder,
+`BackupAndRestore`; evaluation on test users; export through the experiment's
+`tfrec.export.RecommenderServing`; one metrics-JSON schema. An `Experiment` supplies only what
+differs between protocols: its split, model, training data, validation and test evaluation and
+serving module.
+"""
+
+import dataclasses
+import json
+import math
+import pathlib
+import random
+import shutil
+import time
+
+from tfrec.training.training_config import TrainingConfig
+from tfrec.utils.atomic import atomic_output
+
+import numpy as np
+import tf_keras as keras
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised when the training loss or the chosen epoch's validation metric is not finite."""
+
+
+class Experiment:
+    """One training protocol on one dataset: what `run_experiment` needs from a model family.
+
+    Subclasses set the class attributes and implement the methods below; `run_experiment` calls
+    them in this order: `load`, `default_config` (after loading, so defaults may depend on the
+    data), `build_model`, then either `fit_closed_form` or `make_optimizer`, `training_data` and
+    `validation_metrics` (through `fit`), then `test_metrics`, `validation_metrics` and
+    `serving`.
+
+    Attributes:
+        name: str. The model's command name (``"mult-vae"``); names the export folder.
+        dataset: str. Dataset name, for logs and the metrics file.
+        monitor: str. Validation metric (a key of `validation_metrics`) that chooses the epoch.
+        monitor_mode: "max" or "min".
+        supports_distribute: bool. Whether Horovod / multi-worker training is implemented.
+        closed_form: bool. The model is solved in closed form (no `fit`, no validation curve).
+    """
+
+    name = "experiment"
+    dataset = ""
+    monitor = ""
+    monitor_mode = "max"
+    supports_distribute = False
+    closed_form = False
+
+    def load(self, context, seed: int) -> None:
+        """Reads and splits the data (a split seeded by `seed`); prints a summary on the chief."""
+        raise NotImplementedError
+
+    def default_config(self) -> dict:
+        """`TrainingConfig` values used where the caller left a field None."""
+        return {}
+
+    def steps_per_epoch(self, context, local_batch_size: int) -> int:
+        """Training batches per epoch on each worker."""
+        raise NotImplementedError
+
+    def build_model(self, config: TrainingConfig, steps_per_epoch: int):
+        """Returns the Keras model (called inside the distribute context's scope)."""
+        raise NotImplementedError
+
+    def make_optimizer(self, learning_rate, config: TrainingConfig):
+        """Returns the Keras optimizer for `learning_rate` (a float or a schedule)."""
+        return keras.optimizers.Adam(learning_rate=learning_rate)
+
+    def training_data(self, context, local_batch_size: int, steps_per_epoch: int, seed: int):
+        """Keyword arguments of `fit` for the training data (``x``, maybe ``steps_per_epoch``)."""
+        raise NotImplementedError
+
+    def fit_closed_form(self, model) -> None:
+        """Solves a closed-form model (only when `closed_form`)."""
+        raise NotImplementedError
+
+    def validation_metrics(self, model) -> dict:
+        """Flat dict of float validation metrics; `monitor` is one of its keys."""
+        raise NotImplementedError
+
+    def test_metrics(self, model) -> dict:
+        """The reported test metrics (JSON-serialisable, may be nested)."""
+        raise NotImplementedError
+
+    def print_test_metrics(self, test: dict) -> None:
+        """Prints the test metrics as a table."""
+        print(json.dumps(test, indent=2, sort_keys=True))
+
+    def example_input(self):
+        """A batch that builds a copy of the model (for `DistributedContext.chief_model`)."""
+        return None
+
+    def serving(self, model):
+        """The `tfrec.export.RecommenderServing` to export."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """Extra entries of the metrics file (model options, split sizes)."""
+        return {}
+
+
+def set_seed(seed: int) -> None:
+    """Seeds Python, numpy and TensorFlow (`tf_keras.utils.set_random_seed`)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def local_batch_size(batch_size: int, context) -> int:
+    """The per-worker batch: the global `batch_size` / world size, which must divide evenly."""
+    if batch_size % context.world_size:
+        raise ValueError(
+            f"batch_size {batch_size} (global) must be divisible by the world size "
+            f"{context.world_size}."
+        )
+    return batch_size // context.world_size
+
+
+def learning_rate_schedule(config: TrainingConfig, steps_per_epoch: int):
+    """`LinearScalingWarmup` for the config's scaling rule and warmup, or the plain float rate."""
+    from tfrec.schedules import LinearScalingWarmup
+
+    learning_rate, batch_size = config.learning_rate, config.batch_size
+    assert learning_rate is not None and batch_size is not None, "call config.validate() first"
+    base_batch = config.base_batch_size or batch_size
+    if base_batch == batch_size and not config.warmup_epochs:
+        return learning_rate
+    return LinearScalingWarmup(
+        learning_rate,
+        base_batch_size=base_batch,
+        global_batch_size=batch_size,
+        scaling_rule=config.lr_scaling,
+        warmup_epochs=config.warmup_epochs,
+        steps_per_epoch=steps_per_epoch,
+    )
+
+
+def write_metrics(path, payload: dict) -> None:
+    """Writes `payload` as JSON to `path` atomically (a kill leaves the old file or none)."""
+    with atomic_output(path) as temporary:
+        with open(temporary, "w") as stream:
+            json.dump(payload, stream, indent=2, sort_keys=True, allow_nan=True)
+            stream.write("\n")
+
+
+def check_writable(path, what: str) -> None:
+    """Raises ValueError naming `what` if `path`'s folder cannot be created or written."""
+    import os
+
+    path = pathlib.Path(path)
+    folder = path if what.endswith("folder") else path.parent
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {path}: {existing} is not a writable folder.")
+
+
+class _TerminateOnNaNRecorded(keras.callbacks.TerminateOnNaN):
+    """`TerminateOnNaN` that remembers the epoch and the loss it stopped training at."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+        self.stopped_at = None
+        self.loss = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        super().on_batch_end(batch, logs)
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.stopped_at, self.loss = self.epoch, float(loss)
+
+
+def run_experiment(experiment: Experiment, config: TrainingConfig | None = None) -> dict:
+    """Trains, selects the epoch, evaluates, exports and reports one experiment.
+
+    Args:
+        experiment: an `Experiment` (e.g. `tfrec.training.HeldOutUsersExperiment`).
+        config: `TrainingConfig`; None fields take the experiment's defaults.
+
+    Returns:
+        The metrics dict written to ``config.metrics_out``: ``model``, ``dataset``, ``test``,
+        ``validation`` (the chosen epoch's), ``validation_curve`` (each logged metric per
+        epoch, ``loss`` included), ``best_epoch`` (1-based), ``epochs_run``, ``train_seconds``,
+        ``arguments`` (the config), ``export`` (path or None), the distribute context, and the
+        experiment's own entries. Non-chief workers return ``{"rank": ...}`` only.
+
+    Raises:
+        ValueError: for a bad config value or an unwritable output path (before training).
+        TrainingDiverged: if the loss became NaN or infinite, or the chosen epoch's validation
+            metric is not finite; then no metrics file and no export are written.
+    """
+    from tfrec.distribute import make_context
+
+    config = dataclasses.replace(config or TrainingConfig())
+    if config.distribute != "none" and not experiment.supports_distribute:
+        raise ValueError(f"{experiment.name} does not support distribute={config.distribute!r}.")
+    for path, what in (
+        (config.metrics_out, "metrics_out"),
+        (config.export_dir if config.export else None, "export_dir folder"),
+        (config.checkpoint_dir, "checkpoint_dir folder"),
+    ):
+        if path:
+            check_writable(path, what)
+    # The distribute context first: MultiWorkerMirroredStrategy must exist before any TF op.
+    context = make_context(config.distribute, threads=config.threads_per_worker)
+    set_seed(config.seed)
+    keras.mixed_precision.set_global_policy(config.precision)
+    experiment.load(context, config.seed)
+    config = config.with_defaults(experiment.default_config())
+    config.validate()
+    assert config.batch_size is not None and config.epochs is not None
+
+    local_batch = local_batch_size(config.batch_size, context)
+    steps_per_epoch = experiment.steps_per_epoch(context, local_batch)
+    with context.scope():
+        model = experiment.build_model(config, steps_per_epoch)
+    started = time.perf_counter()
+    epoch_logs: list[dict] = []
+    best_epoch = None
+    if experiment.closed_form:
+        experiment.fit_closed_form(model)
+    else:
+        epoch_logs, best_epoch = _fit(experiment, config, context, model, local_batch)
+    train_seconds = time.perf_counter() - started
+    if context.kind != "none":
+        # Every worker takes part in the copy; then evaluation and export are the chief's.
+        model = context.chief_model(model, experiment.example_input())
+    if not context.is_chief:
+        return {"rank": context.rank, "train_seconds": train_seconds}
+
+    test = experiment.test_metrics(model)
+    validation = experiment.validation_metrics(model)
+    if not experiment.closed_form and not math.isfinite(validation[experiment.monitor]):
+        raise TrainingDiverged(
+            f"The restored epoch's validation {experiment.monitor} is "
+            f"{validation[experiment.monitor]}; lower the learning rate (now "
+            f"{config.learning_rate})."
+        )
+    experiment.print_test_metrics(test)
+    curve: dict[str, list] = {}
+    for entry in epoch_logs:
+        for name in entry:
+            curve.setdefault(name, [])
+    for name in curve:
+        curve[name] = [entry.get(name) for entry in epoch_logs]
+    payload = {
+        "model": experiment.name,
+        "dataset": experiment.dataset,
+        "test": test,
+        "validation": validation,
+        "validation_curve": curve,
+        "best_epoch": best_epoch,
+        "epochs_run": len(epoch_logs),
+        "train_seconds": round(train_seconds, 1),
+        **context.describe(),
+        **experiment.describe(),
+        "arguments": dataclasses.asdict(config),
+        "export": None,
+    }
+    if config.export:
+        payload["export"] = str(export(experiment, model, config))
+        print(f"SavedModel written to {payload['export']}")
+    if config.metrics_out:
+        write_metrics(config.metrics_out, payload)
+        print(f"Metrics written to {config.metrics_out}")
+    if config.checkpoint_dir:
+        # The run is complete: a rerun with the same folder starts afresh.
+        shutil.rmtree(_worker_checkpoint_dir(config.checkpoint_dir, context), ignore_errors=True)
+    return payload
+
+
+def export(experiment: Experiment, model, config: TrainingConfig) -> pathlib.Path:
+    """Exports the experiment's serving module as the next version under the export folder."""
+    from tfrec.export import export_saved_model
+
+    export_dir = config.export_dir or str(
+        pathlib.Path("saved_models") / experiment.name.replace("-", "_")
+    )
+    serving = experiment.serving(model)
+    return export_saved_model(
+        serving,
+        export_dir,
+        signatures=serving.signatures(),
+        warmup_requests=serving.warmup_requests(),
+    )
+
+
+def _worker_checkpoint_dir(checkpoint_dir, context) -> pathlib.Path:
+    # Horovod ranks are independent processes: each keeps its own state. (Multi-worker
+    # BackupAndRestore coordinates its workers itself, in one folder.)
+    folder = pathlib.Path(checkpoint_dir)
+    return folder / f"rank-{context.rank}" if context.kind == "horovod" else folder
+
+
+def _fit(experiment, config, context, model, local_batch):
+    """Compiles and fits; returns (the logs of every epoch, the 1-based chosen epoch)."""
+    from tfrec.training.resumable_early_stopping import ResumableEarlyStopping
+    from tfrec.training.validation_callback import ValidationCallback
+
+    steps_per_epoch = experiment.steps_per_epoch(context, local_batch)
+    learning_rate = learning_rate_schedule(config, steps_per_epoch)
+    with context.scope():
+        model.compile(
+            optimizer=context.wrap_optimizer(experiment.make_optimizer(learning_rate, config)),
+            steps_per_execution=config.steps_per_execution,
+            jit_compile=config.jit_compile,
+        )
+    context.prepare_model(model)
+    verbose = config.verbose if context.is_chief else 0
+    patience = config.patience or config.epochs
+    checkpoint_dir = (
+        _worker_checkpoint_dir(config.checkpoint_dir, context) if config.checkpoint_dir else None
+    )
+    if checkpoint_dir is not None:
+        early_stopping = ResumableEarlyStopping(
+            checkpoint_dir / "early_stopping",
+            monitor="val_" + experiment.monitor,
+            mode=experiment.monitor_mode,
+            patience=patience,
+            verbose=1 if verbose else 0,
+        )
+    else:
+        early_stopping = keras.callbacks.EarlyStopping(
+            monitor="val_" + experiment.monitor,
+            mode=experiment.monitor_mode,
+            patience=patience,
+            restore_best_weights=True,
+            verbose=1 if verbose else 0,
+        )
+    nan_stop = _TerminateOnNaNRecorded()
+    # Horovod's broadcast and metric averaging come first, so early stopping sees averaged logs.
+    callbacks = context.callbacks() + [
+        ValidationCallback(experiment.validation_metrics),
+        early_stopping,
+        nan_stop,
+    ]
+    if checkpoint_dir is not None:
+        callbacks.append(
+            keras.callbacks.BackupAndRestore(
+                str(checkpoint_dir / "backup"), delete_checkpoint=False
+            )
+        )
+        state_file = checkpoint_dir / "early_stopping" / "early_stopping.json"
+        if state_file.is_file() and json.loads(state_file.read_text()).get("finished"):
+            # Training ended before the kill (in evaluation or export): only restore its result.
+            early_stopping.set_model(model)
+            early_stopping.load_state()
+            model.set_weights(early_stopping.best_weights)
+            if verbose:
+                print(f"Training already finished in {checkpoint_dir}; best weights restored.")
+            return early_stopping.epoch_logs, early_stopping.best_epoch + 1
+    train = experiment.training_data(context, local_batch, steps_per_epoch, config.seed)
+    history = model.fit(**train, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+    if nan_stop.stopped_at is not None:
+        raise TrainingDiverged(
+            f"The training loss became {nan_stop.loss} in epoch {nan_stop.stopped_at + 1}; "
+            f"lower the learning rate (now {config.learning_rate})."
+        )
+    if isinstance(early_stopping, ResumableEarlyStopping):
+        epoch_logs = early_stopping.epoch_logs
+    else:
+        epoch_logs = [
+            {name: float(values[epoch]) for name, values in history.history.items()}
+            for epoch in range(len(history.epoch))
+        ]
+    best_epoch = early_stopping.best_epoch + 1 if epoch_logs else None
+    if best_epoch is not None:
+        loss = epoch_logs[best_epoch - 1].get("loss", 0.0)
+        if not math.isfinite(loss):
+            raise TrainingDiverged(
+                f"The chosen epoch {best_epoch} has a training loss of {loss}; lower the "
+                f"learning rate (now {config.learning_rate})."
+            )
+    return epoch_logs, best_epoch

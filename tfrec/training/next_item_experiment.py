@@ -1,0 +1,218 @@
+"""The next-item protocol of fMRLRec (and its ID-only LRU ablation)."""
+
+from typing import Any
+
+from tfrec.training.experiment import Experiment
+
+FEATURES = ("text", "image", "id")
+FEATURE_FILES = {"text": "text_features.npz", "image": "image_features.npz"}
+# Measured by examples/benchmark_training.py (README, "Training speed").
+DEFAULT_STEPS_PER_EXECUTION = 4
+DEFAULT_K = 10
+
+
+def load_features(folder, features, item_ids) -> dict:
+    """Loads the frozen text/image tables aligned to `item_ids` (missing items: zero rows).
+
+    Raises:
+        FileNotFoundError: naming the missing `.npz` file of a requested feature.
+    """
+    from tfrec.data.item_features import load_item_features
+
+    tables = {}
+    for name in ("text", "image"):
+        if name in features:
+            path = folder / FEATURE_FILES[name]
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"features {name}: no {FEATURE_FILES[name]} in {folder} (this dataset may "
+                    f"have no {name} features)."
+                )
+            # Image features (ReLU6 activations) are scaled to unit norm like the text ones.
+            table, _ = load_item_features(path, item_ids, scaling="l2" if name == "image" else None)
+            tables[name] = table
+    return tables
+
+
+class NextItemExperiment(Experiment):
+    """Trains fMRLRec on chronological sequences; evaluates every Matryoshka size.
+
+    Splits each user's sequence leave-one-out (last item test, second to last validation),
+    trains with the nested next-item loss, chooses the epoch on validation NDCG@10 at the full
+    size and reports full-ranking NDCG@{5,10,20} and Recall@{5,10,20} over all items for every
+    Matryoshka size from one forward pass. The export has a signature per size.
+
+    Args:
+        dataset: "beauty" or "ml-100k" (`tfrec.data.sequences.DATASETS`).
+        data_dir: folder of the dataset (None: `tfrec.data.paths.resolve_data_dir`).
+        features: sequence of "text", "image", "id": the item representation; ("id",) alone
+            is the ID-only LRU ablation.
+        matryoshka_sizes: strictly increasing ints; the last is the model width.
+        max_len: int. History length (items).
+        num_blocks: int. Recurrent blocks.
+        dropout_rate: float.
+        weight_decay: float. AdamW weight decay.
+        r_min, r_max: floats. Ring of the LRU's eigenvalue magnitudes at initialisation.
+        mask_history: bool. Exclude the history's items from the ranking (LRURec does;
+            fMRLRec does not); the export follows the same rule.
+        all_windows: bool. Train on every `max_len` window of long histories.
+        eval_batch_size: int. Users per evaluation forward pass.
+
+    Raises:
+        ValueError: on unknown features or bad sizes.
+
+    References:
+        - [Wang et al., 2024](https://arxiv.org/abs/2409.16627). Train Once, Deploy Anywhere:
+          Matryoshka Representation Learning for Multimodal Recommendation. EMNLP Findings.
+    """
+
+    name = "fmrlrec"
+    monitor = "ndcg@10"
+
+    def __init__(
+        self,
+        dataset: str = "beauty",
+        data_dir=None,
+        features=("text", "image"),
+        matryoshka_sizes=(16, 32, 64, 128, 256),
+        max_len: int = 50,
+        num_blocks: int = 1,
+        dropout_rate: float = 0.1,
+        weight_decay: float = 0.01,
+        r_min: float = 0.0,
+        r_max: float = 0.1,
+        mask_history: bool = False,
+        all_windows: bool = False,
+        eval_batch_size: int = 512,
+    ):
+        features = list(features)
+        unknown = sorted(set(features) - set(FEATURES))
+        if not features or unknown:
+            raise ValueError(f"features must list some of {', '.join(FEATURES)}; got {features}.")
+        sizes = [int(size) for size in matryoshka_sizes]
+        if not sizes or sizes[0] < 1 or any(b <= a for a, b in zip(sizes, sizes[1:])):
+            raise ValueError(
+                f"matryoshka_sizes must be strictly increasing positive ints, got {sizes}."
+            )
+        for name, value in (("max_len", max_len), ("eval_batch_size", eval_batch_size)):
+            if value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value}.")
+        self.dataset = dataset
+        self.data_dir = data_dir
+        self.features = features
+        self.matryoshka_sizes = sizes
+        self.max_len = max_len
+        self.num_blocks = num_blocks
+        self.dropout_rate = dropout_rate
+        self.weight_decay = weight_decay
+        self.r_min = r_min
+        self.r_max = r_max
+        self.mask_history = mask_history
+        self.all_windows = all_windows
+        self.eval_batch_size = eval_batch_size
+        self.split: Any = None  # set by `load`
+        self.tables: dict = {}
+
+    def load(self, context, seed: int) -> None:
+        from tfrec.data.paths import resolve_data_dir
+        from tfrec.data.sequences import DATA_FOLDERS, next_item_examples, read_sequences
+
+        folder = resolve_data_dir(self.data_dir, DATA_FOLDERS[self.dataset])
+        self.split = split = read_sequences(self.dataset, folder)
+        self.tables = load_features(folder, self.features, split.item_ids)
+        self.inputs, self.labels = next_item_examples(
+            split.training_sequences(), self.max_len, self.all_windows
+        )
+        print(
+            f"{self.dataset}: {split.num_users} users, {split.num_items} items, "
+            f"{sum(len(s) for s in split.sequences)} interactions; features "
+            f"{','.join(self.features)}"
+        )
+
+    def default_config(self) -> dict:
+        return {
+            "epochs": 20,
+            "batch_size": 128,
+            "learning_rate": 1e-3,
+            "steps_per_execution": DEFAULT_STEPS_PER_EXECUTION,
+        }
+
+    def steps_per_epoch(self, context, local_batch_size: int) -> int:
+        return -(-len(self.inputs) // local_batch_size)
+
+    def build_model(self, config, steps_per_epoch: int):
+        from tfrec.models.fmrlrec import FMRLRec
+
+        sizes = self.matryoshka_sizes
+        return FMRLRec(
+            self.split.num_items,
+            sizes,
+            item_text_features=self.tables.get("text"),
+            item_image_features=self.tables.get("image"),
+            item_id_embedding_dim=sizes[-1] if "id" in self.features else 0,
+            num_blocks=self.num_blocks,
+            dropout=self.dropout_rate,
+            r_min=self.r_min,
+            r_max=self.r_max,
+        )
+
+    def make_optimizer(self, learning_rate, config):
+        import tf_keras as keras
+
+        return keras.optimizers.AdamW(
+            learning_rate, weight_decay=self.weight_decay, global_clipnorm=5.0
+        )
+
+    def training_data(self, context, local_batch_size, steps_per_epoch, seed):
+        from tfrec.data.sequences import training_dataset
+
+        return {"x": training_dataset(self.inputs, self.labels, local_batch_size, seed=seed)}
+
+    def _evaluate(self, model, stage: str) -> dict:
+        from tfrec.metrics.next_item_evaluation import evaluate_next_item
+
+        histories, targets = self.split.evaluation_sequences(stage)
+        return evaluate_next_item(
+            model, histories, targets, self.max_len, self.eval_batch_size, self.mask_history
+        )
+
+    def validation_metrics(self, model) -> dict:
+        by_size = self._evaluate(model, "validation")
+        full = self.matryoshka_sizes[-1]
+        flat = dict(by_size[full])
+        for size, values in by_size.items():
+            flat.update({f"{name}/size_{size}": value for name, value in values.items()})
+        return flat
+
+    def test_metrics(self, model) -> dict:
+        return {str(size): values for size, values in self._evaluate(model, "test").items()}
+
+    def print_test_metrics(self, test: dict) -> None:
+        from tfrec.metrics.next_item_evaluation import CUTOFFS
+
+        names = [f"{kind}@{k}" for kind in ("ndcg", "recall") for k in CUTOFFS]
+        print(
+            f"\nTest, full ranking over {self.split.num_items} items, history "
+            f"{'masked' if self.mask_history else 'not masked'}:"
+        )
+        print("size   " + "  ".join(f"{name:>9}" for name in names))
+        for size, values in test.items():
+            print(f"{size:<6} " + "  ".join(f"{values[name]:9.4f}" for name in names))
+
+    def serving(self, model):
+        from tfrec.export.sequence_serving import SequenceServing
+
+        return SequenceServing(
+            model,
+            self.split.item_ids,
+            max_len=self.max_len,
+            default_k=DEFAULT_K,
+            exclude_history=self.mask_history,
+        )
+
+    def describe(self) -> dict:
+        return {
+            "features": self.features,
+            "matryoshka_sizes": self.matryoshka_sizes,
+            "mask_history": self.mask_history,
+        }
