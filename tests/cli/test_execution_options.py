@@ -71,3 +71,16 @@ def test_bpr_default_batch_gives_at_least_50_steps():
     assert batch(89_000) == 1024  # ML-100K
     assert batch(200_000) == 2048
     assert batch(10) == 1024
+
+
+def test_total_anneal_steps_accepts_the_papers_setting(capsys):
+    parser = build_parser()
+    args = parser.parse_args(["train", "mult-vae", "--total-anneal-steps", "paper"])
+    assert args.total_anneal_steps == 200_000
+    assert parser.parse_args(["train", "mult-vae"]).total_anneal_steps is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "mult-vae", "--total-anneal-steps", "papers"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "mult-vae", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "'paper': Liang et al.'s N = 200,000" in text and "(20%)" in text

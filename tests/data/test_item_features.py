@@ -1,4 +1,4 @@
-from tfrec.data.item_features import load_item_features
+from tfrec.data.item_features import load_item_features, save_item_features
 
 import numpy as np
 import pytest
@@ -62,3 +62,13 @@ def test_real_ml1m_poster_features():
     # Movie 769 has no poster (SOURCE.md): zero vector.
     np.testing.assert_array_equal(has, [True, False, True])
     assert not features[1].any() and features[0].any()
+
+
+def test_saved_features_load_back(tmp_path):
+    path = save_item_features(tmp_path / "f.npz", [7, 3], np.array([[1.0, 2.0], [3.0, 4.0]]))
+    features, has = load_item_features(path, np.array([3, 7, 9]))
+    np.testing.assert_array_equal(features, [[3.0, 4.0], [1.0, 2.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(has, [True, True, False])
+    assert [p.name for p in tmp_path.iterdir()] == ["f.npz"]
+    with pytest.raises(ValueError, match="NaN"):
+        save_item_features(tmp_path / "g.npz", [1], [[np.nan]])

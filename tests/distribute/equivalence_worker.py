@@ -57,7 +57,8 @@ def main(argv=None):
 
     from tfrec.data.pipeline import sparse_user_batches
     from tfrec.models import MultDAE
-    from tfrec.schedules import LinearScalingWarmup, MomentumCorrectedSGD
+    from tfrec.optimizers import MomentumCorrectedSGD
+    from tfrec.schedules import LinearScalingWarmup
 
     import numpy as np
     import tf_keras as keras

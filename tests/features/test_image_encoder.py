@@ -1,6 +1,5 @@
 import tfrec.features
-from tfrec.data.item_features import load_item_features
-from tfrec.features import image_features, save_item_features
+from tfrec.features import image_features
 
 import numpy as np
 import pytest
@@ -65,13 +64,3 @@ def test_clear_errors(tmp_path, backbone):
         image_features([paths[0], bad], model=backbone, image_size=SIDE, batch_size=1)
     with pytest.raises(ValueError, match="Unknown backbone"):
         image_features(paths, backbone="vgg")
-
-
-def test_saved_features_load_back(tmp_path):
-    path = save_item_features(tmp_path / "f.npz", [7, 3], np.array([[1.0, 2.0], [3.0, 4.0]]))
-    features, has = load_item_features(path, np.array([3, 7, 9]))
-    np.testing.assert_array_equal(features, [[3.0, 4.0], [1.0, 2.0], [0.0, 0.0]])
-    np.testing.assert_array_equal(has, [True, True, False])
-    assert [p.name for p in tmp_path.iterdir()] == ["f.npz"]
-    with pytest.raises(ValueError, match="NaN"):
-        save_item_features(tmp_path / "g.npz", [1], [[np.nan]])

@@ -17,6 +17,8 @@ def test_matches_numpy_ranking_metrics_at_every_size(mask_history):
     histories = [rng.choice(np.arange(1, num_items + 1), rng.integers(1, 9)) for _ in range(37)]
     targets = rng.integers(1, num_items + 1, size=37)
     got = evaluate_next_item(model, histories, targets, max_len, 16, mask_history)
+    # A second call reuses the traced step and starts its metrics afresh.
+    assert evaluate_next_item(model, histories, targets, max_len, 16, mask_history) == got
 
     inputs = pad_left(histories, max_len)
     scores = model(inputs, training=False).numpy()[:, :, 1:]  # drop the padding column

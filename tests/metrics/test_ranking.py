@@ -86,10 +86,14 @@ def test_evaluate_heldout_users_masks_fold_in():
     def score(x):  # prefers item 0, then 1, 2, 3
         return np.tile(np.array([4.0, 3.0, 2.0, 1.0], np.float32), (len(x), 1))
 
-    result = evaluate_heldout_users(score, fold_in, target, recall_ks=(1,), ndcg_ks=(2,))
+    result = evaluate_heldout_users(
+        score, fold_in, target, recall_ks=(1,), ndcg_ks=(2,), map_ks=(2,)
+    )
     # user 0: item 0 masked -> item 1 first (hit). user 2: item 1 masked -> 0 then 2 (hit at 2).
     assert result["recall@1"] == pytest.approx(0.5)
     assert result["ndcg@2"] == pytest.approx((1 + 1 / math.log2(3)) / 2)
+    # AP@2: user 0 precision 1 at rank 1; user 2 precision 1/2 at rank 2; one target each.
+    assert result["map@2"] == pytest.approx((1 + 0.5) / 2)
     assert result["users"] == 2 and result["users_without_targets"] == 1
 
 

@@ -155,3 +155,28 @@ def test_unwritable_output_fails_before_training(tiny_movielens, tmp_path):
     with pytest.raises(ValueError, match="metrics_out"):
         run_experiment(experiment, _config(tmp_path, metrics_out=str(blocker / "m.json")))
     assert experiment.validations == 0
+
+
+def test_mult_dae_weight_decay_follows_the_notebook(tiny_movielens):
+    """Liang et al.'s notebook: lam = 0.01 / batch_size on a batch-mean loss, and its loss adds
+    2 * l2_regularizer(lam) = lam * sum(w^2) over the kernels (not the biases)."""
+    from tfrec.distribute import DistributedContext
+
+    import tensorflow as tf
+
+    experiment = _experiment(tiny_movielens)
+    experiment.load(DistributedContext(), seed=1)
+    for batch_size, lam in ((500, 2e-5), (100, 1e-4)):
+        model = experiment.build_model(TrainingConfig(batch_size=batch_size, epochs=1), 1)
+        assert model.l2_regularization == pytest.approx(lam)
+    model(tf.zeros([1, model.num_items]))
+    kernels = [w for w in model.trainable_weights if "kernel" in w.name]
+    want = lam * sum(float(tf.reduce_sum(w**2)) for w in kernels)
+    assert float(tf.add_n(model.losses)) == pytest.approx(want, rel=1e-5)
+
+
+def test_bad_config_fails_before_reading_data(tmp_path):
+    experiment = HeldOutUsersExperiment("mult-dae", dataset="ml-100k", data_dir=str(tmp_path))
+    for field, value in (("learning_rate", -1.0), ("epochs", 0), ("precision", "float8")):
+        with pytest.raises(ValueError, match=field):
+            run_experiment(experiment, TrainingConfig(**{field: value}))

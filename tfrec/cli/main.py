@@ -22,7 +22,8 @@ TRAIN_COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(recipe_defaults=None) -> argparse.ArgumentParser:
+    """The ``tfrec`` parser; `recipe_defaults` ({command: {dest: value}}) overrides defaults."""
     parser = argparse.ArgumentParser(prog="tfrec", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="Train, evaluate and export a model.")
@@ -31,7 +32,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub = models.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(_module=module_name)
         importlib.import_module(module_name).add_arguments(sub, name)
+        sub.set_defaults(**(recipe_defaults or {}).get(name, {}))
     return parser
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parses `argv`; a ``--recipe`` sets defaults that the command line's own flags override."""
+    args = build_parser().parse_args(argv)
+    recipe = getattr(args, "recipe", None)
+    if recipe:
+        module = importlib.import_module(args._module)
+        args = build_parser({args.model: module.RECIPES[recipe]}).parse_args(argv)
+    return args
 
 
 def main(argv=None) -> int:
@@ -39,7 +51,7 @@ def main(argv=None) -> int:
     from tfrec.cli.common import training_config
     from tfrec.training import TrainingDiverged, run_experiment
 
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     module = importlib.import_module(args._module)
     try:
         run_experiment(module.make_experiment(args), training_config(args))

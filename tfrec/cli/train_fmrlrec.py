@@ -3,9 +3,19 @@
 The protocol itself is `tfrec.training.NextItemExperiment`.
 """
 
+import argparse
+
 from tfrec.cli import common
 from tfrec.data.sequences import DATASETS
-from tfrec.training.next_item_experiment import DEFAULT_STEPS_PER_EXECUTION, FEATURES
+from tfrec.training.next_item_experiment import (
+    DEFAULT_STEPS_PER_EXECUTION,
+    FEATURES,
+    LR_SCHEDULES,
+    PAPER_RECIPE,
+)
+
+# Named presets: flag defaults that a command line's own flags still override.
+RECIPES = {"paper": PAPER_RECIPE}
 
 
 def add_arguments(parser, model: str) -> None:
@@ -43,6 +53,31 @@ def add_arguments(parser, model: str) -> None:
         help="Train on every max-len window of long histories, not only the last one.",
     )
     group.add_argument("--eval-batch-size", type=common.positive_int, default=512)
+    group.add_argument(
+        "--recipe",
+        choices=sorted(RECIPES),
+        default=None,
+        help="paper: Wang et al.'s reference recipe (dropout 0.6, AdamW lr 1e-4, epsilon 1e-9, "
+        "weight decay 0.01 on weights only, cosine decay after 100 warmup updates over the "
+        "epoch budget, batch 32, max-len 50, up to 500 epochs with patience 10, sizes "
+        "8..1024, history not masked). Flags given on the command line override it.",
+    )
+    group.add_argument("--adam-epsilon", type=common.positive_float, default=1e-7)
+    group.add_argument(
+        "--decay-norms-and-biases",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Apply --weight-decay to biases and layer norms too (default) or, with --no-..., "
+        "to weights only (the reference's AdamW groups).",
+    )
+    group.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        default="constant",
+        help="constant, or cosine: linear warmup from 0 over --lr-warmup-steps, then cosine "
+        "decay to 0 at the last epoch of --epochs. Default constant.",
+    )
+    group.add_argument("--lr-warmup-steps", type=common.non_negative_int, default=0)
     common.add_training_arguments(
         parser,
         epochs=20,
@@ -72,4 +107,8 @@ def make_experiment(args):
         mask_history=args.mask_history,
         all_windows=args.all_windows,
         eval_batch_size=args.eval_batch_size,
+        adam_epsilon=args.adam_epsilon,
+        decay_norms_and_biases=args.decay_norms_and_biases,
+        lr_schedule=args.lr_schedule,
+        lr_warmup_steps=args.lr_warmup_steps,
     )

@@ -12,6 +12,7 @@ _EXPORTS = {
     "split_heldout_users": "tfrec.data.heldout_users",
     "Interactions": "tfrec.data.interactions",
     "load_item_features": "tfrec.data.item_features",
+    "save_item_features": "tfrec.data.item_features",
     "LeaveOneOutSplit": "tfrec.data.leave_one_out",
     "split_leave_one_out": "tfrec.data.leave_one_out",
     "download_movielens": "tfrec.data.movielens",

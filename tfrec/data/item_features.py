@@ -2,6 +2,8 @@
 
 import pathlib
 
+from tfrec.utils.atomic import atomic_output
+
 import numpy as np
 
 MISSING_POLICIES = ("zero", "mean")
@@ -94,3 +96,35 @@ def load_item_features(path, item_ids, missing: str = "zero", scaling=None):
     if missing == "mean":
         features[~has_feature] = features[has_feature].mean(axis=0)
     return features, has_feature
+
+
+def save_item_features(path, item_ids, features) -> pathlib.Path:
+    """Writes an ``.npz`` with ``item_ids`` and ``features`` atomically (temporary file, rename).
+
+    The result is what `load_item_features` reads (and the CLI's ``--image-features`` and
+    fMRLRec's feature files).
+
+    Args:
+        path: destination file.
+        item_ids: int array `[n]`: the dataset's item ids.
+        features: float array `[n, d]`.
+
+    Returns:
+        The written path.
+
+    Raises:
+        ValueError: if shapes disagree or features are not finite.
+    """
+    item_ids = np.asarray(item_ids, np.int64)
+    features = np.asarray(features, np.float32)
+    if features.ndim != 2 or item_ids.shape != (features.shape[0],):
+        raise ValueError(
+            f"item_ids {item_ids.shape} and features {features.shape} do not match ([n], [n, d])."
+        )
+    if not np.all(np.isfinite(features)):
+        raise ValueError("features contain NaN or infinite values.")
+    path = pathlib.Path(path)
+    with atomic_output(path) as temporary:
+        with open(temporary, "wb") as stream:  # a file object: np.savez adds no ".npz" suffix
+            np.savez(stream, item_ids=item_ids, features=features)
+    return path

@@ -109,9 +109,6 @@ class DistributedContext:
         """
         return model
 
-    def barrier(self) -> None:
-        """Blocks until every worker reaches this point (a no-op here)."""
-
     def all_ok(self, ok: bool) -> bool:
         """Whether `ok` holds on every worker (collective; every worker must call it)."""
         return bool(ok)

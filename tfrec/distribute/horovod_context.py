@@ -70,9 +70,6 @@ class HorovodContext(DistributedContext):
             self.hvd.callbacks.MetricAverageCallback(),
         ]
 
-    def barrier(self) -> None:
-        self.hvd.allreduce(tf.constant(0.0), name="tfrec_barrier")
-
     def all_ok(self, ok: bool) -> bool:
         flags = self.hvd.allreduce(tf.constant(1.0 if ok else 0.0), op=self.hvd.Min)
         return bool(float(flags) == 1.0)

@@ -125,9 +125,6 @@ class MultiWorkerContext(DistributedContext):
         copy.set_weights(model.get_weights())
         return copy
 
-    def barrier(self) -> None:
-        self.all_ok(True)
-
     def all_ok(self, ok: bool) -> bool:
         value = tf.constant(1.0 if ok else 0.0)
         reduced = self.strategy.reduce(

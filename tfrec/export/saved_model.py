@@ -2,14 +2,15 @@
 
 A TF Serving model folder holds numbered versions (``<export_base>/<version>/``) and the server
 loads any new number it sees. A version must therefore appear whole: tfrec writes it into a
-hidden temporary folder beside the final one and renames it into place, so a crash leaves at most
-a ``.tmp-*`` folder that the server ignores, never a half-written version.
+hidden temporary folder beside the final one and renames it into place
+(`tfrec.utils.atomic.atomic_output`), so a crash leaves at most a hidden ``.<version>.tmp-*``
+folder that the server ignores, never a half-written version.
 """
 
 import os
 import pathlib
-import shutil
-import tempfile
+
+from tfrec.utils.atomic import atomic_output
 
 import numpy as np
 import tensorflow as tf
@@ -119,16 +120,11 @@ def export_saved_model(
     final = export_base / str(version)
     if final.exists():
         raise FileExistsError(f"Export version already exists: {final}")
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base))
-    try:
+    with atomic_output(final, directory=True) as staging:
         tf.saved_model.save(module, str(staging), signatures=signatures)
         if warmup_requests:
             write_warmup_requests(staging, model_name or export_base.name, warmup_requests)
         # mkdtemp creates 0700 folders; a server running as another user must read the version.
         for folder, _, _ in os.walk(staging):
             os.chmod(folder, 0o755)
-        os.replace(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return final

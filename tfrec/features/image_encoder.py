@@ -12,7 +12,6 @@ References:
 
 import os
 import pathlib
-import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -109,40 +108,3 @@ def image_features(
             raise ValueError(f"Cannot decode image file {bad}: {error.message}") from None
         outputs.append(np.asarray(model(batch, training=False), np.float32))
     return np.concatenate(outputs, axis=0)
-
-
-def save_item_features(path, item_ids, features) -> pathlib.Path:
-    """Writes an ``.npz`` with ``item_ids`` and ``features`` atomically (temporary file, rename).
-
-    The result is readable by `tfrec.data.item_features.load_item_features` (and ``--features``).
-
-    Args:
-        path: destination file.
-        item_ids: int array `[n]`: the dataset's item ids.
-        features: float array `[n, d]`.
-
-    Returns:
-        The written path.
-
-    Raises:
-        ValueError: if shapes disagree or features are not finite.
-    """
-    item_ids = np.asarray(item_ids, np.int64)
-    features = np.asarray(features, np.float32)
-    if features.ndim != 2 or item_ids.shape != (features.shape[0],):
-        raise ValueError(
-            f"item_ids {item_ids.shape} and features {features.shape} do not match ([n], [n, d])."
-        )
-    if not np.all(np.isfinite(features)):
-        raise ValueError("features contain NaN or infinite values.")
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(handle)
-    try:
-        np.savez(temporary, item_ids=item_ids, features=features)
-        os.replace(temporary, path)
-    except BaseException:
-        pathlib.Path(temporary).unlink(missing_ok=True)
-        raise
-    return path

@@ -62,7 +62,7 @@ def text_features(
 
     Returns:
         float32 array `[len(texts), d]` (d = 384 for all-MiniLM-L6-v2). Save it beside the item
-        ids with `tfrec.features.save_item_features` to use it as ``--features text``.
+        ids with `tfrec.data.save_item_features` to use it as ``--features text``.
 
     Raises:
         ImportError: if sentence-transformers is not installed.

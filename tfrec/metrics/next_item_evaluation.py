@@ -1,5 +1,7 @@
 """Next-item evaluation of a sequential recommender at every Matryoshka size."""
 
+import weakref
+
 from tfrec.data.sequences import pad_left
 from tfrec.metrics.ndcg import NDCGAtK
 from tfrec.metrics.recall import RecallAtK
@@ -31,6 +33,33 @@ def history_mask(history, num_rows):
     return counts > 0
 
 
+_EVALUATION_STEPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _evaluation_step(model, mask_history: bool, cutoffs: tuple):
+    metrics = [
+        {
+            f"{kind}@{k}": cls(k)
+            for k in cutoffs
+            for kind, cls in (("ndcg", NDCGAtK), ("recall", RecallAtK))
+        }
+        for _ in model.matryoshka_sizes
+    ]
+    num_rows = model.num_items + 1
+
+    @tf.function(autograph=False)  # plain Python loops over sizes; nothing to convert
+    def step(inputs, batch_targets):
+        scores = model(inputs, training=False)  # [batch, sizes, items + 1]
+        if mask_history:
+            scores = tf.where(history_mask(inputs, num_rows)[:, None, :], -np.inf, scores)
+        truth = tf.one_hot(batch_targets, num_rows)
+        for index, by_name in enumerate(metrics):
+            for metric in by_name.values():
+                metric.update_state(truth, scores[:, index])
+
+    return metrics, step
+
+
 def evaluate_next_item(
     model, histories, targets, max_len: int, batch_size: int, mask_history: bool, cutoffs=CUTOFFS
 ):
@@ -49,25 +78,16 @@ def evaluate_next_item(
         {size: {"ndcg@K": float, "recall@K": float, ...}} over all users.
     """
     sizes = model.matryoshka_sizes
-    metrics = [
-        {
-            f"{kind}@{k}": cls(k)
-            for k in cutoffs
-            for kind, cls in (("ndcg", NDCGAtK), ("recall", RecallAtK))
-        }
-        for _ in sizes
-    ]
-    num_rows = model.num_items + 1
-
-    @tf.function(autograph=False)  # plain Python loops over sizes; nothing to convert
-    def step(inputs, batch_targets):
-        scores = model(inputs, training=False)  # [batch, sizes, items + 1]
-        if mask_history:
-            scores = tf.where(history_mask(inputs, num_rows)[:, None, :], -np.inf, scores)
-        truth = tf.one_hot(batch_targets, num_rows)
-        for index, by_name in enumerate(metrics):
-            for metric in by_name.values():
-                metric.update_state(truth, scores[:, index])
+    # One set of metrics and one traced step per model and setting, reused across calls (a
+    # validation every epoch would otherwise retrace the step each time).
+    cache = _EVALUATION_STEPS.setdefault(model, {})
+    key = (bool(mask_history), tuple(cutoffs))
+    if key not in cache:
+        cache[key] = _evaluation_step(model, bool(mask_history), tuple(cutoffs))
+    metrics, step = cache[key]
+    for by_name in metrics:
+        for metric in by_name.values():
+            metric.reset_state()
 
     inputs = pad_left(histories, max_len)
     for start in range(0, len(inputs), batch_size):

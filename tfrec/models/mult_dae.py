@@ -35,7 +35,9 @@ class MultDAE(AutoencoderRecommender):
         latent_dim: int. Width of the code layer. Default 200.
         dropout_rate: float in [0, 1). Input dropout. Default 0.5.
         activation: str. Hidden activation. Default ``"tanh"``.
-        l2_regularization: float. Weight decay lam. Default 0.01, as the paper's notebook.
+        l2_regularization: float. Weight decay lam on the kernels, added to the batch-mean
+            loss. Default 2e-5: Liang et al.'s notebook sets ``lam = 0.01 / batch_size`` at
+            batch 500 (its loss adds ``2 * l2_regularizer(lam)``, i.e. ``lam * sum w^2``).
         sparse_input_max_density: float. Batches with at most this fraction of non-zeros are
             multiplied by the first layer as sparse tensors, denser ones as dense batches
             (faster there on CPU); same result either way. Default 0.01.
@@ -63,7 +65,7 @@ class MultDAE(AutoencoderRecommender):
         latent_dim: int = 200,
         dropout_rate: float = 0.5,
         activation: str = "tanh",
-        l2_regularization: float = 0.01,
+        l2_regularization: float = 2e-5,
         sparse_input_max_density: float = SPARSE_INPUT_MAX_DENSITY,
         **kwargs,
     ):

@@ -1,5 +1,6 @@
-"""Optimisers for recommender training (row-wise updates of large embedding tables)."""
+"""Optimisers: row-wise updates of large embedding tables, momentum SGD for rate changes."""
 
 from tfrec.optimizers.lazy_adam import LazyAdam
+from tfrec.optimizers.momentum_corrected_sgd import MomentumCorrectedSGD
 
-__all__ = ["LazyAdam"]
+__all__ = ["LazyAdam", "MomentumCorrectedSGD"]

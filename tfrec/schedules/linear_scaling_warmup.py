@@ -65,7 +65,7 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
 
     With SGD with momentum, tf_keras's formulation ``v <- m v - lr g; w <- w + v`` (Goyal's
     Eq. 10) needs Goyal's momentum correction whenever the rate changes; use
-    `tfrec.schedules.MomentumCorrectedSGD`, which implements Eq. 9 and so needs none.
+    `tfrec.optimizers.MomentumCorrectedSGD`, which implements Eq. 9 and so needs none.
 
     Args:
         base_learning_rate: float > 0. Rate tuned at `base_batch_size`.

@@ -69,6 +69,10 @@ class Experiment:
         """Returns the Keras model (called inside the distribute context's scope)."""
         raise NotImplementedError
 
+    def learning_rate_decay(self, config: TrainingConfig, steps_per_epoch: int):
+        """An optional `LearningRateSchedule` the rate follows after any scaling warmup."""
+        return None
+
     def make_optimizer(self, learning_rate, config: TrainingConfig):
         """Returns the Keras optimizer for `learning_rate` (a float or a schedule)."""
         return keras.optimizers.Adam(learning_rate=learning_rate)
@@ -123,14 +127,17 @@ def local_batch_size(batch_size: int, context) -> int:
     return batch_size // context.world_size
 
 
-def learning_rate_schedule(config: TrainingConfig, steps_per_epoch: int):
-    """`LinearScalingWarmup` for the config's scaling rule and warmup, or the plain float rate."""
+def learning_rate_schedule(config: TrainingConfig, steps_per_epoch: int, decay=None):
+    """`LinearScalingWarmup` for the config's scaling rule and warmup, or the plain float rate.
+
+    `decay` (a `LearningRateSchedule`, e.g. a cosine decay) is passed to the warmup's decay hook.
+    """
     from tfrec.schedules import LinearScalingWarmup
 
     learning_rate, batch_size = config.learning_rate, config.batch_size
     assert learning_rate is not None and batch_size is not None, "call config.validate() first"
     base_batch = config.base_batch_size or batch_size
-    if base_batch == batch_size and not config.warmup_epochs:
+    if base_batch == batch_size and not config.warmup_epochs and decay is None:
         return learning_rate
     return LinearScalingWarmup(
         learning_rate,
@@ -139,6 +146,7 @@ def learning_rate_schedule(config: TrainingConfig, steps_per_epoch: int):
         scaling_rule=config.lr_scaling,
         warmup_epochs=config.warmup_epochs,
         steps_per_epoch=steps_per_epoch,
+        decay=decay,
     )
 
 
@@ -204,6 +212,7 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
     from tfrec.distribute import make_context
 
     config = dataclasses.replace(config or TrainingConfig())
+    config.validate(partial=True)  # what the caller gave, before any data is read
     if config.distribute != "none" and not experiment.supports_distribute:
         raise ValueError(f"{experiment.name} does not support distribute={config.distribute!r}.")
     for path, what in (
@@ -310,7 +319,9 @@ def _fit(experiment, config, context, model, local_batch):
     from tfrec.training.validation_callback import ValidationCallback
 
     steps_per_epoch = experiment.steps_per_epoch(context, local_batch)
-    learning_rate = learning_rate_schedule(config, steps_per_epoch)
+    learning_rate = learning_rate_schedule(
+        config, steps_per_epoch, experiment.learning_rate_decay(config, steps_per_epoch)
+    )
     with context.scope():
         model.compile(
             optimizer=context.wrap_optimizer(experiment.make_optimizer(learning_rate, config)),
@@ -363,10 +374,15 @@ def _fit(experiment, config, context, model, local_batch):
             return early_stopping.epoch_logs, early_stopping.best_epoch + 1
     train = experiment.training_data(context, local_batch, steps_per_epoch, config.seed)
     history = model.fit(**train, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
-    if nan_stop.stopped_at is not None:
+    # Collective: every worker raises, or none does (a worker alone would leave the rest waiting).
+    if not context.all_ok(nan_stop.stopped_at is None):
+        where = (
+            f"became {nan_stop.loss} in epoch {nan_stop.stopped_at + 1}"
+            if nan_stop.stopped_at is not None
+            else "became NaN or infinite on another worker"
+        )
         raise TrainingDiverged(
-            f"The training loss became {nan_stop.loss} in epoch {nan_stop.stopped_at + 1}; "
-            f"lower the learning rate (now {config.learning_rate})."
+            f"The training loss {where}; lower the learning rate (now {config.learning_rate})."
         )
     if isinstance(early_stopping, ResumableEarlyStopping):
         epoch_logs = early_stopping.epoch_logs

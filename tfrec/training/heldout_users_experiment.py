@@ -11,6 +11,9 @@ DEFAULT_HELDOUT_USERS = {"ml-100k": 100, "ml-1m": 600, "ml-20m": 10000}
 MODELS = ("mult-vae", "mult-dae", "ease", "popularity")
 RECALL_KS = (20, 50)
 NDCG_KS = (100,)
+MAP_KS = (100,)
+# Liang et al.'s notebook: MultiDAE(..., lam=0.01 / batch_size) on a batch-mean loss.
+MULT_DAE_WEIGHT_DECAY = 0.01
 # Measured by examples/benchmark_training.py (README, "Training speed").
 DEFAULT_STEPS_PER_EXECUTION = 10
 
@@ -22,7 +25,7 @@ class HeldOutUsersExperiment(Experiment):
     validation and test users whose interactions are split 80/20 into fold-in and target items,
     trains on the other users (Mult-VAE/Mult-DAE with `fit`; EASE and popularity in closed form)
     and ranks all items for the held-out users with their fold-in items masked. The epoch is
-    chosen on validation NDCG@100; the test reports Recall@20, Recall@50 and NDCG@100.
+    chosen on validation NDCG@100; the test reports Recall@20, Recall@50, NDCG@100 and MAP@100.
 
     Args:
         model: "mult-vae", "mult-dae", "ease" or "popularity".
@@ -40,8 +43,9 @@ class HeldOutUsersExperiment(Experiment):
         anneal_cap: float. Mult-VAE's largest KL weight.
         total_anneal_steps: int. Updates over which the KL weight would reach 1 (None: the run's
             number of updates, so the weight reaches `anneal_cap` after that fraction of training).
-        l2_regularization: float. Weight decay (Mult-VAE 0, Mult-DAE 0.01) or EASE's lambda
-            (500); None takes those defaults.
+        l2_regularization: float. Weight decay (Mult-VAE 0; Mult-DAE ``0.01 / batch_size``,
+            the notebook's rule: 2e-5 at batch 500) or EASE's lambda (500); None takes those
+            defaults.
 
     Raises:
         ValueError: on an unknown model or dataset, or a non-positive user count.
@@ -157,7 +161,9 @@ class HeldOutUsersExperiment(Experiment):
                 latent_dim=self.latent_dim,
                 dropout_rate=self.dropout_rate,
                 l2_regularization=(
-                    0.01 if self.l2_regularization is None else self.l2_regularization
+                    MULT_DAE_WEIGHT_DECAY / config.batch_size
+                    if self.l2_regularization is None
+                    else self.l2_regularization
                 ),
             )
         if self.name == "ease":
@@ -191,7 +197,12 @@ class HeldOutUsersExperiment(Experiment):
         from tfrec.metrics import evaluate_heldout_users
 
         return evaluate_heldout_users(
-            lambda x: model(x, training=False).numpy(), fold_in, target, RECALL_KS, NDCG_KS
+            lambda x: model(x, training=False).numpy(),
+            fold_in,
+            target,
+            RECALL_KS,
+            NDCG_KS,
+            map_ks=MAP_KS,
         )
 
     def validation_metrics(self, model) -> dict:
@@ -203,7 +214,7 @@ class HeldOutUsersExperiment(Experiment):
 
     def print_test_metrics(self, test: dict) -> None:
         print(f"Test ({test['users']} held-out users, fold-in items masked):")
-        for name in ("recall@20", "recall@50", "ndcg@100"):
+        for name in ("recall@20", "recall@50", "ndcg@100", "map@100"):
             print(f"  {name:<12} {test[name]:.4f}")
 
     def example_input(self):

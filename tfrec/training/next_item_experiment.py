@@ -9,6 +9,27 @@ FEATURE_FILES = {"text": "text_features.npz", "image": "image_features.npz"}
 # Measured by examples/benchmark_training.py (README, "Training speed").
 DEFAULT_STEPS_PER_EXECUTION = 4
 DEFAULT_K = 10
+LR_SCHEDULES = ("constant", "cosine")
+# Weight decay on weights only, as the reference's AdamW groups (no decay on 'bias' and
+# 'layer_norm' parameters): regular expressions on tf_keras variable names.
+NO_DECAY_NAMES = (r"/bias:", r"_norm/")
+# Wang et al.'s reference recipe (yueqirex/fMRLRec: config.py, trainer/base.py), the CLI's
+# `--recipe paper`.
+PAPER_RECIPE = {
+    "dropout_rate": 0.6,
+    "learning_rate": 1e-4,
+    "adam_epsilon": 1e-9,
+    "weight_decay": 0.01,
+    "decay_norms_and_biases": False,
+    "lr_schedule": "cosine",
+    "lr_warmup_steps": 100,
+    "batch_size": 32,
+    "max_len": 50,
+    "epochs": 500,
+    "patience": 10,
+    "matryoshka_sizes": [8, 16, 32, 64, 128, 256, 512, 1024],
+    "mask_history": False,
+}
 
 
 def load_features(folder, features, item_ids) -> dict:
@@ -57,6 +78,13 @@ class NextItemExperiment(Experiment):
             fMRLRec does not); the export follows the same rule.
         all_windows: bool. Train on every `max_len` window of long histories.
         eval_batch_size: int. Users per evaluation forward pass.
+        adam_epsilon: float. AdamW's epsilon (the reference uses 1e-9).
+        decay_norms_and_biases: bool. Apply weight decay to biases and layer norms too (True,
+            tfrec's default) or to weights only (False, the reference's).
+        lr_schedule: "constant" or "cosine": a linear warmup from 0 over `lr_warmup_steps`,
+            then a cosine decay to 0 at the end of the epoch budget (the reference's
+            ``get_cosine_schedule_with_warmup``), behind `LinearScalingWarmup`'s decay hook.
+        lr_warmup_steps: int. Warmup of the cosine schedule, in updates.
 
     Raises:
         ValueError: on unknown features or bad sizes.
@@ -84,6 +112,10 @@ class NextItemExperiment(Experiment):
         mask_history: bool = False,
         all_windows: bool = False,
         eval_batch_size: int = 512,
+        adam_epsilon: float = 1e-7,
+        decay_norms_and_biases: bool = True,
+        lr_schedule: str = "constant",
+        lr_warmup_steps: int = 0,
     ):
         features = list(features)
         unknown = sorted(set(features) - set(FEATURES))
@@ -110,6 +142,14 @@ class NextItemExperiment(Experiment):
         self.mask_history = mask_history
         self.all_windows = all_windows
         self.eval_batch_size = eval_batch_size
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
+        if lr_warmup_steps < 0:
+            raise ValueError(f"lr_warmup_steps must be >= 0, got {lr_warmup_steps}.")
+        self.adam_epsilon = adam_epsilon
+        self.decay_norms_and_biases = decay_norms_and_biases
+        self.lr_schedule = lr_schedule
+        self.lr_warmup_steps = lr_warmup_steps
         self.split: Any = None  # set by `load`
         self.tables: dict = {}
 
@@ -156,12 +196,32 @@ class NextItemExperiment(Experiment):
             r_max=self.r_max,
         )
 
+    def learning_rate_decay(self, config, steps_per_epoch: int):
+        import tf_keras as keras
+
+        if self.lr_schedule == "constant":
+            return None
+        total = config.epochs * steps_per_epoch
+        warmup = min(self.lr_warmup_steps, total - 1)
+        return keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0,
+            decay_steps=total - warmup,
+            warmup_target=config.learning_rate,
+            warmup_steps=warmup,
+        )
+
     def make_optimizer(self, learning_rate, config):
         import tf_keras as keras
 
-        return keras.optimizers.AdamW(
-            learning_rate, weight_decay=self.weight_decay, global_clipnorm=5.0
+        optimizer = keras.optimizers.AdamW(
+            learning_rate,
+            weight_decay=self.weight_decay,
+            epsilon=self.adam_epsilon,
+            global_clipnorm=5.0,
         )
+        if not self.decay_norms_and_biases:
+            optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY_NAMES))
+        return optimizer
 
     def training_data(self, context, local_batch_size, steps_per_epoch, seed):
         from tfrec.data.sequences import training_dataset

@@ -70,17 +70,22 @@ class TrainingConfig:
         filled = {name: value for name, value in defaults.items() if getattr(self, name) is None}
         return dataclasses.replace(self, **filled)
 
-    def validate(self) -> None:
-        """Raises ValueError naming the first field whose value is out of range."""
+    def validate(self, partial: bool = False) -> None:
+        """Raises ValueError naming the first field whose value is out of range.
+
+        Args:
+            partial: bool. Skip the fields still None (before the experiment's defaults).
+        """
         from tfrec.distribute import DISTRIBUTE_KINDS
         from tfrec.schedules.linear_scaling_warmup import SCALING_RULES
 
         for name in ("epochs", "batch_size", "steps_per_execution"):
-            _check_positive(name, getattr(self, name))
+            _check_positive(name, getattr(self, name), allow_none=partial)
         for name in ("threads_per_worker", "base_batch_size", "patience"):
             _check_positive(name, getattr(self, name), allow_none=True)
-        if self.learning_rate is None or not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}.")
+        if not (partial and self.learning_rate is None):
+            if self.learning_rate is None or not self.learning_rate > 0:
+                raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}.")
         if not self.warmup_epochs >= 0:
             raise ValueError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}.")
         choices = {

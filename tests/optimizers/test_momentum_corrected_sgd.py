@@ -1,4 +1,5 @@
-from tfrec.schedules import LinearScalingWarmup, MomentumCorrectedSGD
+from tfrec.optimizers import MomentumCorrectedSGD
+from tfrec.schedules import LinearScalingWarmup
 
 import numpy as np
 import pytest

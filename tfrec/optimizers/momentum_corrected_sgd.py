@@ -16,7 +16,7 @@ class MomentumCorrectedSGD(keras.optimizers.SGD):
     during warmup the history term is too small. Goyal et al. (Sec. 2.1, "momentum correction")
     restore Eq. 9 by scaling ``v`` by ``lr_{t+1} / lr_t``; storing ``u = v / lr`` instead, as
     this class does, is exactly that correction with no extra state.
-    ``tests/schedules/test_momentum_corrected_sgd.py`` checks both formulations against a numpy
+    ``tests/optimizers/test_momentum_corrected_sgd.py`` checks both formulations against a numpy
     reference and shows that plain `SGD` differs from Eq. 9 under `LinearScalingWarmup`.
 
     Args:
