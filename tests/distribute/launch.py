@@ -47,7 +47,7 @@ def horovodrun_path():
 # test_ci_has_horovod_so_the_two_process_tests_run fails instead.
 requires_horovod = pytest.mark.skipif(
     horovodrun_path() is None,
-    reason="Horovod is not installed (python -m tfrec.distribute.install_horovod)",
+    reason="Horovod is not installed (python tools/install_horovod.py)",
 )
 
 

@@ -1,11 +1,11 @@
 """Single-process checks of tfrec.distribute: context API, TF_CONFIG parsing, CLI options,
 Horovod's Keras-backend patch (size-1 Horovod, no launcher) and the installer's patch step."""
 
+import importlib.util
 import json
 import os
 
 from tfrec.distribute import DistributedContext, make_context
-from tfrec.distribute.install_horovod import patch_cmakelists
 from tfrec.distribute.multi_worker_context import parse_tf_config
 from tfrec.schedules import LinearScalingWarmup
 from tfrec.training import TrainingConfig
@@ -17,6 +17,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from tests.distribute import launch
+from tests.helpers import REPO_ROOT
 
 
 def test_single_process_context():
@@ -103,7 +104,18 @@ def test_batch_split_and_schedule():
     assert float(learning_rate_schedule(config, 5)(10)) == pytest.approx(2e-3)
 
 
+def _installer():
+    """tools/install_horovod.py, a build script outside the package, loaded by path."""
+    spec = importlib.util.spec_from_file_location(
+        "install_horovod", REPO_ROOT / "tools" / "install_horovod.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_installer_removes_only_the_xla_line(tmp_path):
+    patch_cmakelists = _installer().patch_cmakelists
     cmake = tmp_path / "horovod" / "tensorflow" / "CMakeLists.txt"
     cmake.parent.mkdir(parents=True)
     lines = [
@@ -123,7 +135,7 @@ def test_ci_has_horovod_so_the_two_process_tests_run():
     the suite would still pass. This makes that a failure in CI."""
     assert launch.horovodrun_path() is not None, (
         "CI=true but horovod.tensorflow.keras does not import: the Horovod extra did not build "
-        "(python -m tfrec.distribute.install_horovod)"
+        "(python tools/install_horovod.py)"
     )
 
 

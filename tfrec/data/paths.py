@@ -6,15 +6,17 @@ import pathlib
 DATA_DIR_ENV = "TFREC_DATA_DIR"
 
 
-def resolve_data_dir(data_dir, dataset: str) -> pathlib.Path:
+def resolve_data_dir(data_dir, dataset: str, search_root=None) -> pathlib.Path:
     """Finds the folder that holds `dataset`.
 
     Looks, in order, at `data_dir` when given, at ``$TFREC_DATA_DIR/<dataset>``, and at
-    ``../shared/data/<dataset>`` relative to the working directory.
+    ``../shared/data/<dataset>`` relative to `search_root`.
 
     Args:
         data_dir: str, path or None. An explicit folder holding the dataset's files.
         dataset: str. Dataset name, e.g. ``"ml-1m"``; used for the fallbacks.
+        search_root: str, path or None. Folder the ``../shared/data`` fallback is relative to
+            (default: the working directory).
 
     Returns:
         The folder as a `pathlib.Path`.
@@ -28,7 +30,7 @@ def resolve_data_dir(data_dir, dataset: str) -> pathlib.Path:
     else:
         if os.environ.get(DATA_DIR_ENV):
             candidates.append(pathlib.Path(os.environ[DATA_DIR_ENV]).expanduser() / dataset)
-        candidates.append(pathlib.Path("..", "shared", "data", dataset))
+        candidates.append(pathlib.Path(search_root or ".", "..", "shared", "data", dataset))
     for candidate in candidates:
         if candidate.is_dir():
             return candidate

@@ -2,7 +2,7 @@
 
 `make_context(kind)` returns the `DistributedContext` that training code uses for rank, world
 size, the strategy scope, the gradient-averaging optimiser wrapper, callbacks and data sharding.
-Horovod is an optional extra: ``python -m tfrec.distribute.install_horovod`` builds it.
+Horovod is an optional extra: ``python tools/install_horovod.py`` (in the repository) builds it.
 """
 
 from tfrec.distribute.distributed_context import DistributedContext, tf_threads_per_worker

@@ -7,7 +7,8 @@ import tf_keras as keras
 
 _INSTALL_HINT = (
     "Horovod is not installed for this Python. Install it with "
-    "`python -m tfrec.distribute.install_horovod` (builds Horovod 0.28.1 with Gloo, ~10 min)."
+    "`python tools/install_horovod.py` from the tfrec repository (builds Horovod 0.28.1 with "
+    "Gloo, ~10 min)."
 )
 
 

@@ -75,9 +75,15 @@ class FMRLRec(keras.Model):
         ValueError: no item representation, bad sizes, or feature arrays of the wrong shape.
 
     Example:
+        >>> from tfrec.data.sequences import next_item_examples, training_dataset
+        >>> text = np.random.default_rng(0).normal(size=(100, 12)).astype(np.float32)
         >>> model = FMRLRec(num_items=100, matryoshka_sizes=[8, 16], item_text_features=text)
         >>> model.compile(optimizer=keras.optimizers.AdamW(1e-3))
-        >>> model.fit(training_dataset(inputs, labels, batch_size=64), epochs=5)
+        >>> inputs, labels = next_item_examples([np.arange(1, 9), np.arange(20, 26)], max_len=6)
+        >>> history = model.fit(training_dataset(inputs, labels, batch_size=2), epochs=1,
+        ...                     verbose=0)
+        >>> model(inputs).shape  # [batch, Matryoshka sizes, items + padding]
+        TensorShape([2, 2, 101])
 
     References:
         - [Wang et al., 2024](https://arxiv.org/abs/2409.16627). Train Once, Deploy Anywhere:

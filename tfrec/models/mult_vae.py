@@ -112,9 +112,17 @@ class MultVAE(AutoencoderRecommender):
         ValueError: if `num_items` or `latent_dim` < 1, or `dropout_rate` is not in [0, 1).
 
     Example:
-        >>> model = tfrec.models.MultVAE(num_items=3706)
-        >>> model.compile(optimizer="adam", metrics=[tfrec.metrics.NDCGAtK(100)])
-        >>> model.fit(train_batches, validation_data=validation_batches, epochs=100)
+        >>> import scipy.sparse as sp
+        >>> import tfrec
+        >>> from tfrec.data import sparse_user_batches
+        >>> clicks = sp.random(40, 30, density=0.2, format="csr", random_state=0)
+        >>> clicks.data[:] = 1.0
+        >>> model = tfrec.models.MultVAE(num_items=30, hidden_dims=(16,), latent_dim=8)
+        >>> model.compile(optimizer="adam")
+        >>> history = model.fit(sparse_user_batches(clicks, batch_size=10, seed=0), epochs=2,
+        ...                     verbose=0)
+        >>> model(clicks[:3].toarray()).shape  # logits over all items
+        TensorShape([3, 30])
 
     References:
         - [Liang et al., 2018](https://arxiv.org/abs/1802.05814). Variational Autoencoders for

@@ -68,11 +68,16 @@ class VBPR(keras.Model):
             feature_dim / num_visual_factors is 0.
 
     Example:
+        >>> import scipy.sparse as sp
+        >>> from tfrec.data import bpr_triples
         >>> model = VBPR(num_users=3, num_items=4, feature_dim=5, num_factors=2,
         ...              num_visual_factors=2)
         >>> model.set_item_features(np.ones((4, 5), np.float32))
         >>> model.compile(optimizer="adam")
-        >>> # model.fit(tfrec.data.triples.bpr_triples(...), epochs=...)
+        >>> train = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [1, 0, 0, 1]]))
+        >>> history = model.fit(bpr_triples(train, batch_size=2, seed=0), epochs=2, verbose=0)
+        >>> model.score_all_items(np.array([0, 2])).shape
+        TensorShape([2, 4])
     """
 
     def __init__(

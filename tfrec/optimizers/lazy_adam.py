@@ -49,8 +49,16 @@ class LazyAdam(keras.optimizers.Adam):
             `ema_overwrite_frequency`, `jit_compile`).
 
     Example:
-        >>> model = tfrec.models.BPRMF(num_users=1000, num_items=500)
+        >>> import numpy as np
+        >>> import scipy.sparse as sp
+        >>> import tfrec
+        >>> from tfrec.data import bpr_triples
+        >>> model = tfrec.models.BPRMF(num_users=30, num_items=50)
         >>> model.compile(optimizer=LazyAdam(1e-2))
+        >>> clicks = sp.random(30, 50, density=0.1, format="csr", random_state=0)
+        >>> history = model.fit(bpr_triples(clicks, batch_size=32, seed=0), epochs=2, verbose=0)
+        >>> bool(np.isfinite(history.history["loss"][-1]))
+        True
 
     References:
         - [Kingma and Ba, 2015](https://arxiv.org/abs/1412.6980). Adam: A Method for

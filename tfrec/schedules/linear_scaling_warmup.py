@@ -94,6 +94,8 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
     Example:
         >>> schedule = LinearScalingWarmup(1e-3, base_batch_size=500, global_batch_size=2000,
         ...                                warmup_epochs=2, steps_per_epoch=100)
+        >>> [round(float(schedule(step)), 6) for step in (0, 100, 200, 1000)]
+        [0.001, 0.0025, 0.004, 0.004]
         >>> optimizer = keras.optimizers.Adam(schedule)
 
     References:

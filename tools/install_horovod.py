@@ -17,7 +17,7 @@ moved. This installer applies the verified recipe:
 The build takes about 10 minutes on 2 CPU cores. It runs unattended (no prompts), so CI can call
 it. Usage::
 
-    python -m tfrec.distribute.install_horovod [--version 0.28.1] [--force]
+    python tools/install_horovod.py [--version 0.28.1] [--force]
 
 Exit status 0 on success (or when Horovod is already importable), 1 with a message naming the
 failed step otherwise.
@@ -282,7 +282,7 @@ def install(version: str = HOROVOD_VERSION, force: bool = False) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tfrec.distribute.install_horovod",
+        prog="python tools/install_horovod.py",
         description="Build and install Horovod (TensorFlow + Gloo) for this interpreter.",
     )
     parser.add_argument("--version", default=HOROVOD_VERSION, help="Horovod version to build.")
