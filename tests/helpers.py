@@ -26,6 +26,26 @@ def data_dir(dataset: str) -> pathlib.Path:
         pytest.skip(f"dataset {dataset} not found: {error}")
 
 
+def write_ml100k_ratings(folder, num_users, num_items, interactions, ratings, rng):
+    """Writes a made-up MovieLens-100K ``u.data`` (tab-separated, timestamps increasing).
+
+    Args:
+        folder: pathlib.Path, an existing folder.
+        num_users, num_items: ints. Ids run from 1.
+        interactions: (low, high): each user rates ``rng.integers(low, high)`` distinct items.
+        ratings: (low, high): ratings drawn by ``rng.integers(low, high)``.
+        rng: `numpy.random.Generator`.
+    """
+    rows = []
+    for user in range(1, num_users + 1):
+        items = rng.choice(
+            np.arange(1, num_items + 1), size=rng.integers(*interactions), replace=False
+        )
+        for item in items:
+            rows.append(f"{user}\t{item}\t{rng.integers(*ratings)}\t{881250949 + len(rows)}")
+    (folder / "u.data").write_text("\n".join(rows) + "\n")
+
+
 def run_in_fresh_process(code: str, timeout: float = 300.0, env=None) -> str:
     """Runs Python `code` in a new interpreter that must not import tfrec; returns its stdout.
 

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from tests.helpers import run_in_fresh_process
+from tests.helpers import run_in_fresh_process, write_ml100k_ratings
 
 TEST_KEYS = {"auc", "cold_auc", "cold_users", "new_item_auc", "recall@50", "ndcg@50"}
 
@@ -22,11 +22,7 @@ def tiny_movielens(tmp_path_factory):
     """A made-up ML-100K-format folder: 25 users x 70 items, 8-d features for most items."""
     folder = tmp_path_factory.mktemp("ml-100k")
     rng = np.random.default_rng(0)
-    rows = []
-    for user in range(1, 26):
-        for item in rng.choice(np.arange(1, 71), size=rng.integers(6, 20), replace=False):
-            rows.append(f"{user}\t{item}\t{rng.integers(1, 6)}\t{881250949 + len(rows)}")
-    (folder / "u.data").write_text("\n".join(rows) + "\n")
+    write_ml100k_ratings(folder, 25, 70, interactions=(6, 20), ratings=(1, 6), rng=rng)
     item_ids = np.arange(1, 66)  # items 66-70 have no vector: zero features
     np.savez(folder / "image_features.npz", item_ids=item_ids, features=rng.random((65, 8)))
     return folder

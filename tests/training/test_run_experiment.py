@@ -8,17 +8,16 @@ from tfrec.training import HeldOutUsersExperiment, TrainingConfig, TrainingDiver
 import numpy as np
 import pytest
 
+from tests.helpers import write_ml100k_ratings
+
 
 @pytest.fixture(scope="module")
 def tiny_movielens(tmp_path_factory):
     """A made-up ML-100K-format folder: 60 users x 120 items, ratings 4 or 5 (all kept)."""
     folder = tmp_path_factory.mktemp("ml-100k")
-    rng = np.random.default_rng(0)
-    rows = []
-    for user in range(1, 61):
-        for item in rng.choice(np.arange(1, 121), size=rng.integers(6, 15), replace=False):
-            rows.append(f"{user}\t{item}\t{rng.integers(4, 6)}\t{881250949 + len(rows)}")
-    (folder / "u.data").write_text("\n".join(rows) + "\n")
+    write_ml100k_ratings(
+        folder, 60, 120, interactions=(6, 15), ratings=(4, 6), rng=np.random.default_rng(0)
+    )
     return folder
 
 
