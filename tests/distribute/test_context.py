@@ -156,8 +156,9 @@ model.compile(context.wrap_optimizer(keras.optimizers.SGD(0.1)), "mse", metrics=
 history = model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=2, callbacks=context.callbacks(),
                     verbose=0)
 print("OK", context.rank, context.world_size, type(model.optimizer).__name__,
-      hasattr(model.optimizer, "_allreduce"), np.isfinite(history.history["mae"]).all())
+      hasattr(model.optimizer, "_allreduce"), np.isfinite(history.history["mae"]).all(),
+      context.all_ok(True), context.all_ok(False))
 """
     result = launch.run_single(["-c", code], timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "OK 0 1 SGD True True" in result.stdout
+    assert "OK 0 1 SGD True True True False" in result.stdout
