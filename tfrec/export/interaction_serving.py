@@ -30,10 +30,6 @@ class InteractionServing(RecommenderServing):
     """
 
     def __init__(self, model, item_ids, default_k: int = 100):
-        if np.shape(item_ids) != (model.num_items,):
-            raise ValueError(
-                f"item_ids has shape {np.shape(item_ids)}; the model has {model.num_items} items."
-            )
         super().__init__(model, item_ids, default_k=default_k, exclude_known=True)
         default = tf.constant(self.default_k, tf.int32)
 

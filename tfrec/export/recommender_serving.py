@@ -33,7 +33,8 @@ class RecommenderServing(ServesModelWeights, tf.Module):
         weights: optional list of the variables the signatures use (default: all the model's).
 
     Raises:
-        ValueError: if `item_ids` is not one-dimensional, has duplicates, or `default_k` < 1.
+        ValueError: if `item_ids` does not hold one id per model item (``model.num_items``),
+            has duplicates, or `default_k` < 1.
     """
 
     def __init__(
@@ -44,6 +45,11 @@ class RecommenderServing(ServesModelWeights, tf.Module):
         if item_ids.ndim != 1 or len(np.unique(item_ids)) != len(item_ids):
             raise ValueError(
                 f"item_ids must be a 1-d array of distinct ids, got shape {item_ids.shape}."
+            )
+        num_items = getattr(model, "num_items", None)
+        if num_items is not None and item_ids.shape != (num_items,):
+            raise ValueError(
+                f"item_ids has shape {item_ids.shape}; the model has {num_items} items."
             )
         if int(default_k) < 1:
             raise ValueError(f"default_k must be >= 1, got {default_k}.")

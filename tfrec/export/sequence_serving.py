@@ -41,10 +41,6 @@ class SequenceServing(RecommenderServing):
     def __init__(
         self, model, item_ids, max_len: int, default_k: int = 10, exclude_history: bool = False
     ):
-        if np.shape(item_ids) != (model.num_items,):
-            raise ValueError(
-                f"item_ids has shape {np.shape(item_ids)}; the model has {model.num_items} items."
-            )
         if int(max_len) < 1:
             raise ValueError(f"max_len must be >= 1, got {max_len}.")
         sliced = {size: model.sliced(size) for size in model.matryoshka_sizes}

@@ -241,7 +241,9 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
     if experiment.closed_form:
         experiment.fit_closed_form(model)
     else:
-        epoch_logs, best_epoch = _fit(experiment, config, context, model, local_batch)
+        epoch_logs, best_epoch = _fit(
+            experiment, config, context, model, local_batch, steps_per_epoch
+        )
     train_seconds = time.perf_counter() - started
     if context.kind != "none":
         # Every worker takes part in the copy; then evaluation and export are the chief's.
@@ -313,12 +315,11 @@ def _worker_checkpoint_dir(checkpoint_dir, context) -> pathlib.Path:
     return folder / f"rank-{context.rank}" if context.kind == "horovod" else folder
 
 
-def _fit(experiment, config, context, model, local_batch):
+def _fit(experiment, config, context, model, local_batch, steps_per_epoch):
     """Compiles and fits; returns (the logs of every epoch, the 1-based chosen epoch)."""
     from tfrec.training.resumable_early_stopping import ResumableEarlyStopping
     from tfrec.training.validation_callback import ValidationCallback
 
-    steps_per_epoch = experiment.steps_per_epoch(context, local_batch)
     learning_rate = learning_rate_schedule(
         config, steps_per_epoch, experiment.learning_rate_decay(config, steps_per_epoch)
     )
@@ -363,7 +364,7 @@ def _fit(experiment, config, context, model, local_batch):
                 str(checkpoint_dir / "backup"), delete_checkpoint=False
             )
         )
-        state_file = checkpoint_dir / "early_stopping" / "early_stopping.json"
+        state_file = early_stopping.state_path
         if state_file.is_file() and json.loads(state_file.read_text()).get("finished"):
             # Training ended before the kill (in evaluation or export): only restore its result.
             early_stopping.set_model(model)

@@ -114,6 +114,7 @@ class LeaveOneOutExperiment(Experiment):
         self.visual_regularization = visual_regularization
         self.optimizer = optimizer
         self.split: Any = None  # set by `load`
+        self.validation_split: Any = None  # the users of the per-epoch validation AUC
         self.features: Any = None
         self.seed = 0
 
@@ -126,8 +127,16 @@ class LeaveOneOutExperiment(Experiment):
 
         self.seed = seed
         frame = read_movielens(self.dataset, self.data_dir, self.download, self.cache_dir)
+        from tfrec.metrics.leave_one_out_evaluation import sample_users
+
         self.split = split = split_leave_one_out(
             Interactions.from_frame(frame), seed=seed, new_item_fraction=self.new_item_fraction
+        )
+        # The users the per-epoch validation AUC is taken over, drawn once.
+        self.validation_split = (
+            split
+            if self.validation_users is None
+            else sample_users(split, self.validation_users, seed=0)
         )
         if self.name == "vbpr":
             path = pathlib.Path(self.image_features)
@@ -207,13 +216,13 @@ class LeaveOneOutExperiment(Experiment):
         return {"x": train}
 
     def validation_metrics(self, model) -> dict:
-        from tfrec.metrics.leave_one_out_evaluation import evaluate_leave_one_out, sample_users
+        from tfrec.metrics.leave_one_out_evaluation import evaluate_leave_one_out
 
-        split = self.split
-        if self.validation_users is not None:
-            split = sample_users(split, self.validation_users, seed=0)
         result = evaluate_leave_one_out(
-            lambda users: model.score_all_items(users).numpy(), split, "validation", ks=()
+            lambda users: model.score_all_items(users).numpy(),
+            self.validation_split,
+            "validation",
+            ks=(),
         )
         return {"auc": result["auc"]}
 
