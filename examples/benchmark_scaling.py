@@ -8,7 +8,11 @@ and the peak resident memory of each worker, for:
 - 1 vs 2 Horovod workers (same global batch; 2 workers split it),
 - float32 vs mixed_bfloat16 vs mixed_float16,
 - global batch 500 ... 24,576 with `LinearScalingWarmup` (sqrt rule from 1e-3 at batch 500,
-  warmup 1 epoch), so Goyal et al.'s batch-size/accuracy trade-off shows.
+  warmup 1 epoch), so Goyal et al.'s batch-size/accuracy trade-off shows,
+- with `--recipe nvidia`, one more synthetic sweep row at global batch 24,576 trained with the
+  optimizer and KL annealing of ``tfrec train mult-vae --recipe nvidia`` (NVIDIA's tuned
+  setting: Adam lr 0.004, not rescaled, betas 0.9/0.9; beta = min(0.1, updates / 15,000)),
+  labelled in the table, beside the sqrt-rule row at the same batch.
 
 Every configuration runs in its own process (``horovodrun`` for 2 workers), one after the
 other. On the synthetic matrix only `--synthetic-steps` steps are timed and the epoch time is
@@ -18,6 +22,11 @@ extrapolated (marked ``~``); its NDCG column is then after that partial epoch. W
 
     python examples/benchmark_scaling.py --sweep-only --ml1m-batches \
         --synthetic-batches 500 2048 8192 24576 --synthetic-epochs 1
+
+The sqrt-rule row and NVIDIA's setting at global batch 24,576, side by side::
+
+    python examples/benchmark_scaling.py --sweep-only --ml1m-batches \
+        --synthetic-batches 24576 --synthetic-epochs 1 --recipe nvidia
  CPU figures are
 not GPU figures: mixed precision is slower on CPUs without float16/bfloat16 units.
 
@@ -139,6 +148,7 @@ def run_worker(args) -> None:
     from tfrec.metrics import evaluate_heldout_users
     from tfrec.models import MultVAE
     from tfrec.schedules import LinearScalingWarmup
+    from tfrec.training.heldout_users_experiment import NVIDIA_RECIPE
 
     import numpy as np
     import tf_keras as keras
@@ -154,17 +164,46 @@ def run_worker(args) -> None:
     local_batch = args.global_batch // context.world_size
     full_steps = context.steps_per_epoch(train.shape[0], local_batch)
     steps = min(full_steps, args.max_steps) if args.max_steps else full_steps
-    schedule = LinearScalingWarmup(
-        args.base_learning_rate,
-        base_batch_size=args.base_batch_size,
-        global_batch_size=args.global_batch,
-        scaling_rule=args.lr_scaling,
-        warmup_epochs=args.warmup_epochs,
-        steps_per_epoch=full_steps,
-    )
+    if args.recipe == "nvidia":
+        # The CLI's `--recipe nvidia`: a rate tuned at its own global batch, so at that batch
+        # k = 1 and nothing is scaled; no warmup.
+        recipe = NVIDIA_RECIPE
+        schedule = LinearScalingWarmup(
+            recipe["learning_rate"],
+            base_batch_size=recipe["base_batch_size"],
+            global_batch_size=args.global_batch,
+            scaling_rule=args.lr_scaling,
+            warmup_epochs=recipe["warmup_epochs"],
+            steps_per_epoch=full_steps,
+        )
+        optimizer = keras.optimizers.Adam(
+            schedule,
+            beta_1=recipe["adam_beta_1"],
+            beta_2=recipe["adam_beta_2"],
+            epsilon=recipe["adam_epsilon"],
+        )
+        model_options = {
+            "hidden_dims": tuple(recipe["hidden_dims"]),
+            "latent_dim": recipe["latent_dim"],
+            "dropout_rate": recipe["dropout_rate"],
+            "anneal_cap": recipe["anneal_cap"],
+            "total_anneal_steps": recipe["total_anneal_steps"],
+            "l2_regularization": recipe["l2_regularization"],
+        }
+    else:
+        schedule = LinearScalingWarmup(
+            args.base_learning_rate,
+            base_batch_size=args.base_batch_size,
+            global_batch_size=args.global_batch,
+            scaling_rule=args.lr_scaling,
+            warmup_epochs=args.warmup_epochs,
+            steps_per_epoch=full_steps,
+        )
+        optimizer = keras.optimizers.Adam(schedule)
+        model_options = {"total_anneal_steps": args.total_anneal_steps}
     with context.scope():
-        model = MultVAE(train.shape[1], total_anneal_steps=args.total_anneal_steps)
-        model.compile(optimizer=context.wrap_optimizer(keras.optimizers.Adam(schedule)))
+        model = MultVAE(train.shape[1], **model_options)
+        model.compile(optimizer=context.wrap_optimizer(optimizer))
     context.prepare_model(model)
     data = context.fit_data(
         lambda n, i: sparse_user_batches(
@@ -196,6 +235,7 @@ def run_worker(args) -> None:
         "precision": args.precision,
         "global_batch": args.global_batch,
         "target_lr": schedule.target_learning_rate,
+        "recipe": args.recipe,
         "epochs": args.epochs,
         "steps_per_epoch": full_steps,
         "timed_steps": int(step_times.size),
@@ -219,6 +259,8 @@ def run_worker(args) -> None:
 
 
 def configurations(args):
+    from tfrec.training.heldout_users_experiment import NVIDIA_RECIPE
+
     ml = dict(data="ml-1m", epochs=args.epochs)
     syn = dict(data="synthetic", epochs=1, max_steps=args.synthetic_steps)
     # The batch-size sweep: full epochs on the synthetic matrix when --synthetic-epochs is set.
@@ -227,13 +269,27 @@ def configurations(args):
         if args.synthetic_epochs
         else syn
     )
+    # NVIDIA's setting runs at the global batch it was tuned for, after the sweep's rows.
+    recipe_rows = (
+        [
+            dict(
+                syn_sweep,
+                workers=1,
+                precision="float32",
+                global_batch=NVIDIA_RECIPE["batch_size"],
+                recipe=args.recipe,
+            )
+        ]
+        if args.recipe
+        else []
+    )
     configs = []
     if args.sweep_only:
         for batch in args.ml1m_batches:
             configs.append(dict(ml, workers=1, precision="float32", global_batch=batch))
         for batch in args.synthetic_batches:
             configs.append(dict(syn_sweep, workers=1, precision="float32", global_batch=batch))
-        return configs
+        return configs + recipe_rows
     for data in (ml, syn):
         configs.append(dict(data, workers=1, precision="float32", global_batch=500))
         if args.horovod:
@@ -246,7 +302,7 @@ def configurations(args):
     for batch in args.synthetic_batches:
         if batch != 500 or args.synthetic_epochs:
             configs.append(dict(syn_sweep, workers=1, precision="float32", global_batch=batch))
-    return configs
+    return configs + recipe_rows
 
 
 def _worker_command(args, config):
@@ -272,6 +328,8 @@ def _worker_command(args, config):
     ]
     if args.data_dir:
         command += ["--data-dir", args.data_dir]
+    if config.get("recipe"):
+        command += ["--recipe", config["recipe"]]
     if config["workers"] > 1:
         hosts = f"localhost:{config['workers']}"
         launcher = os.path.join(os.path.dirname(sys.executable), "horovodrun")
@@ -287,7 +345,7 @@ def run_driver(args) -> None:
     rows = []
     for config in configurations(args):
         command = _worker_command(args, config)
-        print("running: " + " ".join(command[-16:]), flush=True)
+        print("running: " + " ".join(command[command.index("--worker") + 1 :]), flush=True)
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         found = [
@@ -305,7 +363,7 @@ def run_driver(args) -> None:
         print("  " + json.dumps(chief), flush=True)
     print()
     print_machine()
-    print_table(rows)
+    print_table(rows, args)
 
 
 def print_machine() -> None:
@@ -324,7 +382,7 @@ def print_machine() -> None:
     )
 
 
-def print_table(rows) -> None:
+def print_table(rows, args) -> None:
     header = (
         "| data | workers | precision | global batch | target lr | users/s | s/epoch "
         "| val NDCG@100 (epochs) | peak RSS/worker (MB) |"
@@ -342,11 +400,33 @@ def print_table(rows) -> None:
         else:
             trained = f"{r['epochs']}"
         ndcg = r.get("validation_ndcg@100")
+        target_lr = f"{r['target_lr']:.2e}" + (
+            f" ({r['recipe']} recipe)" if r.get("recipe") else ""
+        )
         print(
             f"| {r['data']} | {r['workers']} | {r['precision']} | {r['global_batch']} "
-            f"| {r['target_lr']:.2e} | {r['users_per_second']:.0f} | {epoch} "
+            f"| {target_lr} | {r['users_per_second']:.0f} | {epoch} "
             f"| {ndcg:.4f} ({trained}) | {', '.join(map(str, r['peak_rss_mb_per_worker']))} |"
         )
+    if any(r.get("recipe") == "nvidia" for r in rows):
+        print()
+        print(recipe_note(args))
+
+
+def recipe_note(args) -> str:
+    """What the `(nvidia recipe)` rows changed, against the other rows' settings."""
+    from tfrec.training.heldout_users_experiment import NVIDIA_RECIPE as recipe
+
+    return (
+        f"nvidia recipe (`tfrec train mult-vae --recipe nvidia`): Adam lr "
+        f"{recipe['learning_rate']:g} tuned at global batch {recipe['base_batch_size']:,} (not "
+        f"rescaled there), beta_1 {recipe['adam_beta_1']:g}, beta_2 {recipe['adam_beta_2']:g}, "
+        f"epsilon {recipe['adam_epsilon']:g}, no warmup; KL weight min({recipe['anneal_cap']:g}, "
+        f"updates / {recipe['total_anneal_steps']:,}); L2 {recipe['l2_regularization']:g}. "
+        f"Other rows: {args.lr_scaling} rule from {args.base_learning_rate:g} at batch "
+        f"{args.base_batch_size:,}, {args.warmup_epochs:g} warmup epoch(s), Adam's default betas "
+        f"and epsilon; KL weight min(0.2, updates / {args.total_anneal_steps:,})."
+    )
 
 
 def main(argv=None) -> int:
@@ -385,6 +465,13 @@ def main(argv=None) -> int:
         help="Run only the float32 single-worker batch-size sweep.",
     )
     parser.add_argument("--no-horovod", dest="horovod", action="store_false")
+    parser.add_argument(
+        "--recipe",
+        default=None,
+        choices=["nvidia"],
+        help="nvidia: add a synthetic sweep row at global batch 24,576 trained with `tfrec train "
+        "mult-vae --recipe nvidia`'s optimizer and KL annealing (with --worker: train so).",
+    )
     args = parser.parse_args(argv)
     if args.worker:
         run_worker(args)

@@ -5,9 +5,12 @@ The protocol itself is `tfrec.training.HeldOutUsersExperiment`.
 
 from tfrec.cli import common
 from tfrec.data.movielens import DATASETS
-from tfrec.training.heldout_users_experiment import DEFAULT_STEPS_PER_EXECUTION
+from tfrec.training.heldout_users_experiment import DEFAULT_STEPS_PER_EXECUTION, NVIDIA_RECIPE
 
 PAPER_TOTAL_ANNEAL_STEPS = 200_000  # Liang et al.'s notebook (ML-20M)
+# Named presets of `tfrec train mult-vae`: flag defaults that a command line's own flags still
+# override.
+RECIPES = {"nvidia": NVIDIA_RECIPE}
 
 
 def anneal_steps(text: str) -> int:
@@ -63,19 +66,39 @@ def add_arguments(parser, model: str) -> None:
             "beta reaches 0.2 after 40,000 of the notebook's ~46,800 updates (85%% of "
             "training); on smaller datasets beta then stays far below the cap.",
         )
+    if model == "mult-vae":
+        group.add_argument(
+            "--recipe",
+            choices=sorted(RECIPES),
+            default=None,
+            help="nvidia: NVIDIA DeepLearningExamples VAE-CF's tuned setting: global batch "
+            "24,576 with Adam lr 0.004 tuned for it (not rescaled), betas 0.9/0.9, epsilon 1e-8, "
+            "KL weight min(0.1, updates / 15,000), dropout 0.5, 400 epochs, no L2 (its --lam 1.0 "
+            "never reached its loss). Flags given on the command line override it.",
+        )
     if model != "popularity":
         group.add_argument(
             "--l2-regularization",
             type=common.non_negative_float,
             default=None,
             help={
-                "mult-vae": "Weight decay (default 0).",
+                "mult-vae": "Weight decay lam: adds lam * sum w^2 over the kernels to the "
+                "per-user mean loss (default 0).",
                 "mult-dae": "Weight decay (default 0.01 / --batch-size, Liang et al.'s notebook: "
                 "2e-5 at batch 500).",
                 "ease": "EASE's lambda (default 500).",
             }[model],
         )
     if model in ("mult-vae", "mult-dae"):
+        group = parser.add_argument_group("Adam")
+        group.add_argument("--adam-beta-1", type=common.fraction, default=0.9)
+        group.add_argument("--adam-beta-2", type=common.fraction, default=0.999)
+        group.add_argument(
+            "--adam-epsilon",
+            type=common.positive_float,
+            default=1e-7,
+            help="Default 1e-7 (tf_keras's; TensorFlow 1's tf.train.AdamOptimizer used 1e-8).",
+        )
         common.add_training_arguments(
             parser,
             epochs=200,
@@ -107,4 +130,7 @@ def make_experiment(args):
         anneal_cap=getattr(args, "anneal_cap", 0.2),
         total_anneal_steps=getattr(args, "total_anneal_steps", None),
         l2_regularization=getattr(args, "l2_regularization", None),
+        adam_beta_1=getattr(args, "adam_beta_1", 0.9),
+        adam_beta_2=getattr(args, "adam_beta_2", 0.999),
+        adam_epsilon=getattr(args, "adam_epsilon", 1e-7),
     )

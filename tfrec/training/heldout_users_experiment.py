@@ -16,6 +16,32 @@ MAP_KS = (100,)
 MULT_DAE_WEIGHT_DECAY = 0.01
 # Measured by examples/benchmark_training.py (README, "Training speed").
 DEFAULT_STEPS_PER_EXECUTION = 10
+# NVIDIA's large-batch Mult-VAE setting, the CLI's `--recipe nvidia`: the defaults of
+# DeepLearningExamples' TensorFlow/Recommendation/VAE-CF/main.py, with the model and loss of its
+# vae/models/vae.py and vae/models/train.py. Keys are `tfrec train mult-vae` flag destinations.
+NVIDIA_RECIPE = {
+    "batch_size": 24_576,  # global (1 GPU x 24,576 or 8 x 3,072 in NVIDIA's runs)
+    "learning_rate": 0.004,
+    # Tuned at that global batch: the scaling rule has nothing to scale (k = 1), no warmup.
+    "base_batch_size": 24_576,
+    "warmup_epochs": 0.0,
+    "adam_beta_1": 0.9,
+    "adam_beta_2": 0.9,
+    "adam_epsilon": 1e-8,  # tf.train.AdamOptimizer's default; main.py does not set it
+    "total_anneal_steps": 15_000,  # beta = min(0.1, updates / 15,000), as train.py
+    "anneal_cap": 0.1,
+    "epochs": 400,  # a fixed budget: NVIDIA reports the last epoch and never stops early
+    "patience": None,
+    "hidden_dims": [600],  # encoder [I-600-200], tanh, dropout 0.5 on the normalised input
+    "latent_dim": 200,
+    "dropout_rate": 0.5,
+    # main.py passes --lam 1.0 to `loss = nll + lam * 2 * sum(REGULARIZATION_LOSSES) + beta * kl`
+    # (train.py), which as written is `lam * sum w^2` over the kernels next to a per-user mean
+    # negative log-likelihood: `l2_regularization` here. But vae.py hands its layers
+    # `tf.contrib.layers.l2_regularizer` itself, uncalled, and tf.keras layers never add to that
+    # graph collection: it is empty and NVIDIA's models trained with no L2 term at all.
+    "l2_regularization": 0.0,
+}
 
 
 class HeldOutUsersExperiment(Experiment):
@@ -46,6 +72,8 @@ class HeldOutUsersExperiment(Experiment):
         l2_regularization: float. Weight decay (Mult-VAE 0; Mult-DAE ``0.01 / batch_size``,
             the notebook's rule: 2e-5 at batch 500) or EASE's lambda (500); None takes those
             defaults.
+        adam_beta_1, adam_beta_2, adam_epsilon: floats. Adam's moment decays and epsilon for
+            Mult-VAE/Mult-DAE (default 0.9, 0.999, 1e-7, tf_keras's).
 
     Raises:
         ValueError: on an unknown model or dataset, or a non-positive user count.
@@ -75,6 +103,9 @@ class HeldOutUsersExperiment(Experiment):
         anneal_cap: float = 0.2,
         total_anneal_steps: int | None = None,
         l2_regularization: float | None = None,
+        adam_beta_1: float = 0.9,
+        adam_beta_2: float = 0.999,
+        adam_epsilon: float = 1e-7,
     ):
         if model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {model!r}.")
@@ -102,6 +133,9 @@ class HeldOutUsersExperiment(Experiment):
         self.anneal_cap = anneal_cap
         self.total_anneal_steps = total_anneal_steps
         self.l2_regularization = l2_regularization
+        self.adam_beta_1 = adam_beta_1
+        self.adam_beta_2 = adam_beta_2
+        self.adam_epsilon = adam_epsilon
         self.split: Any = None  # set by `load`
 
     def load(self, context, seed: int) -> None:
@@ -174,6 +208,16 @@ class HeldOutUsersExperiment(Experiment):
                 ),
             )
         return models.Popularity(num_items)
+
+    def make_optimizer(self, learning_rate, config):
+        import tf_keras as keras
+
+        return keras.optimizers.Adam(
+            learning_rate,
+            beta_1=self.adam_beta_1,
+            beta_2=self.adam_beta_2,
+            epsilon=self.adam_epsilon,
+        )
 
     def fit_closed_form(self, model) -> None:
         model.fit_closed_form(self.split.train.matrix)
