@@ -7,6 +7,7 @@ import pytest
 
 MODULES_WITH_EXAMPLES = [
     "tfrec.models.fmrlrec",
+    "tfrec.models.lrurec",
     "tfrec.models.mult_vae",
     "tfrec.models.vbpr",
     "tfrec.optimizers.lazy_adam",

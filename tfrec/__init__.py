@@ -1,4 +1,4 @@
-"""tfrec: Mult-VAE, VBPR and fMRLRec recommenders for TensorFlow with tf_keras (Keras 2).
+"""tfrec: Mult-VAE, VBPR, fMRLRec and LRURec recommenders for TensorFlow with tf_keras (Keras 2).
 
 Importing tfrec selects the Keras 2 API (`tf_keras`) by setting ``TF_USE_LEGACY_KERAS=1`` before
 TensorFlow is first imported. Horovod's Keras integration, ``MultiWorkerMirroredStrategy`` with

@@ -16,6 +16,7 @@ import pytest
         ("bpr-mf", leave_one_out_experiment.DEFAULT_STEPS_PER_EXECUTION),
         ("vbpr", leave_one_out_experiment.DEFAULT_STEPS_PER_EXECUTION),
         ("fmrlrec", next_item_experiment.DEFAULT_STEPS_PER_EXECUTION),
+        ("lrurec", next_item_experiment.DEFAULT_STEPS_PER_EXECUTION),
     ],
 )
 def test_defaults_and_overrides(command, spe, capsys):
@@ -44,7 +45,7 @@ def test_help_says_what_the_options_do(capsys):
 
 def test_each_flag_has_one_meaning_across_commands():
     parser = build_parser()
-    commands = ["mult-vae", "mult-dae", "ease", "popularity", "vbpr", "bpr-mf", "fmrlrec"]
+    commands = ["mult-vae", "mult-dae", "ease", "popularity", "vbpr", "bpr-mf", "fmrlrec", "lrurec"]
     options = {
         command: {
             action.dest
@@ -60,6 +61,7 @@ def test_each_flag_has_one_meaning_across_commands():
     assert {c for c in commands if "distribute" in options[c]} == {"mult-vae", "mult-dae"}
     assert "download" not in options["fmrlrec"] and "cache_dir" not in options["fmrlrec"]
     assert "dropout_rate" in options["fmrlrec"] and "dropout" not in options["fmrlrec"]
+    assert options["lrurec"] - options["fmrlrec"] == {"width", "validation_interval"}
     assert "image_features" in options["vbpr"] and "features" not in options["vbpr"]
     # Closed-form baselines have no training flags they would ignore.
     assert "epochs" not in options["ease"] and "learning_rate" not in options["popularity"]

@@ -79,6 +79,92 @@ def add_data_arguments(parser, datasets, default_dataset: str, downloadable: boo
         group.add_argument("--cache-dir", default=None, help="Download cache (default ~/.keras).")
 
 
+def add_next_item_arguments(
+    group,
+    max_len: int | None,
+    num_blocks: int,
+    dropout_rate: float,
+    weight_decay: float,
+    r_min: float,
+    r_max: float,
+    mask_history: bool,
+    all_windows: bool,
+    adam_epsilon: float,
+    decay_norms_and_biases: bool,
+    max_len_help: str = "",
+) -> None:
+    """Adds the flags of the LRU next-item models (fmrlrec, lrurec) to `group`, with defaults.
+
+    --max-len --num-blocks --dropout-rate --weight-decay --r-min --r-max --mask-history
+    --all-windows --eval-batch-size --adam-epsilon --decay-norms-and-biases. With `max_len`
+    None (a default the experiment chooses per dataset), `max_len_help` ends the help of
+    --max-len, e.g. ``" (default: 50 on beauty)."``.
+    """
+
+    def on_off(value: bool) -> str:
+        return "on" if value else "off"
+
+    group.add_argument(
+        "--max-len",
+        type=positive_int,
+        default=max_len,
+        help="History length in items" + (f" (default {max_len})." if max_len else max_len_help),
+    )
+    group.add_argument(
+        "--num-blocks", type=positive_int, default=num_blocks, help=f"Default {num_blocks}."
+    )
+    group.add_argument(
+        "--dropout-rate", type=fraction, default=dropout_rate, help=f"Default {dropout_rate:g}."
+    )
+    group.add_argument(
+        "--weight-decay",
+        type=non_negative_float,
+        default=weight_decay,
+        help=f"AdamW weight decay (default {weight_decay:g}).",
+    )
+    group.add_argument(
+        "--r-min",
+        type=non_negative_float,
+        default=r_min,
+        help=f"Smallest initial LRU eigenvalue modulus (default {r_min:g}).",
+    )
+    group.add_argument(
+        "--r-max",
+        type=non_negative_float,
+        default=r_max,
+        help=f"Largest initial LRU eigenvalue modulus (default {r_max:g}).",
+    )
+    group.add_argument(
+        "--mask-history",
+        action=argparse.BooleanOptionalAction,
+        default=mask_history,
+        help="Exclude items already in the history from the ranking and the export's "
+        f"recommendations (LRURec does; fMRLRec does not). Default {on_off(mask_history)}.",
+    )
+    group.add_argument(
+        "--all-windows",
+        action=argparse.BooleanOptionalAction,
+        default=all_windows,
+        help="Train on every max-len window of long histories (a stride of max-len), not only "
+        f"the last one. Default {on_off(all_windows)}.",
+    )
+    group.add_argument("--eval-batch-size", type=positive_int, default=512)
+    group.add_argument(
+        "--adam-epsilon",
+        type=positive_float,
+        default=adam_epsilon,
+        help=f"AdamW's epsilon (default {adam_epsilon:g}).",
+    )
+    group.add_argument(
+        "--decay-norms-and-biases",
+        action=argparse.BooleanOptionalAction,
+        default=decay_norms_and_biases,
+        help="Apply --weight-decay to biases and layer norms too or, with --no-..., to weights "
+        "only (the reference AdamW groups of fMRLRec and LRURec). Default "
+        f"{on_off(decay_norms_and_biases)}.",
+    )
+
+
 def add_output_arguments(parser, model: str) -> None:
     """Adds --seed --export-dir --no-export --metrics-out --verbose."""
     group = parser.add_argument_group("output")
@@ -98,25 +184,30 @@ def add_output_arguments(parser, model: str) -> None:
 
 def add_training_arguments(
     parser,
-    epochs: int,
+    epochs: int | None,
     batch_size: int | None,
     learning_rate: float,
     steps_per_execution: int,
     patience: int | None,
     distribute: bool,
+    epochs_help: str | None = None,
 ) -> None:
     """Adds the flags of `fit`-trained models, with the model's defaults.
 
     --epochs --batch-size --learning-rate --patience --precision --checkpoint-dir
     --steps-per-execution --jit-compile --base-batch-size --lr-scaling --warmup-epochs, and with
-    `distribute` also --distribute --threads-per-worker.
+    `distribute` also --distribute --threads-per-worker. `epochs_help` replaces the help of
+    --epochs (for a model whose epochs are not passes over the data, or whose cap depends on it).
     """
     from tfrec.distribute import DISTRIBUTE_KINDS
     from tfrec.schedules.linear_scaling_warmup import SCALING_RULES
 
     group = parser.add_argument_group("training")
     group.add_argument(
-        "--epochs", type=positive_int, default=epochs, help=f"Epoch cap (default {epochs})."
+        "--epochs",
+        type=positive_int,
+        default=epochs,
+        help=epochs_help or f"Epoch cap (default {epochs}).",
     )
     group.add_argument(
         "--batch-size",

@@ -18,7 +18,11 @@ TRAIN_COMMANDS = {
     "popularity": ("tfrec.cli.train_autoencoder", "Popularity baseline."),
     "vbpr": ("tfrec.cli.train_bpr", "VBPR with item image features (He and McAuley, 2016)."),
     "bpr-mf": ("tfrec.cli.train_bpr", "BPR matrix factorisation (Rendle et al., 2009)."),
-    "fmrlrec": ("tfrec.cli.train_fmrlrec", "fMRLRec / ID-only LRU (Wang et al., 2024)."),
+    "fmrlrec": (
+        "tfrec.cli.train_fmrlrec",
+        "fMRLRec, or its ID-only LRU ablation with --features id (Wang et al., 2024).",
+    ),
+    "lrurec": ("tfrec.cli.train_lrurec", "LRURec on item ids (Yue et al., 2024)."),
 }
 
 

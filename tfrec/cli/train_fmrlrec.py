@@ -1,9 +1,7 @@
-"""Flags of ``tfrec train fmrlrec`` (fMRLRec or the ID-only LRU ablation, next-item protocol).
+"""Flags of ``tfrec train fmrlrec`` (fMRLRec or its ID-only LRU ablation, next-item protocol).
 
 The protocol itself is `tfrec.training.NextItemExperiment`.
 """
-
-import argparse
 
 from tfrec.cli import common
 from tfrec.data.sequences import DATASETS
@@ -26,33 +24,25 @@ def add_arguments(parser, model: str) -> None:
         type=common.comma_separated(FEATURES),
         default=["text", "image"],
         help="Comma-separated item representation: any of text, image, id (learned id "
-        "embedding). 'id' alone is the ID-only LRU ablation. Default text,image.",
+        "embedding). 'id' alone is fMRLRec's ID-only LRU ablation (LRURec itself is `tfrec train "
+        "lrurec`). Default text,image.",
     )
     group.add_argument(
         "--matryoshka-sizes", type=common.increasing_ints, default=[16, 32, 64, 128, 256]
     )
-    group.add_argument(
-        "--max-len", type=common.positive_int, default=50, help="History length (items)."
+    common.add_next_item_arguments(
+        group,
+        max_len=50,
+        num_blocks=1,
+        dropout_rate=0.1,
+        weight_decay=0.01,
+        r_min=0.0,
+        r_max=0.1,
+        mask_history=False,
+        all_windows=False,
+        adam_epsilon=1e-7,
+        decay_norms_and_biases=True,
     )
-    group.add_argument("--num-blocks", type=common.positive_int, default=1)
-    group.add_argument("--dropout-rate", type=common.fraction, default=0.1)
-    group.add_argument(
-        "--weight-decay", type=common.non_negative_float, default=0.01, help="AdamW weight decay."
-    )
-    group.add_argument("--r-min", type=common.non_negative_float, default=0.0)
-    group.add_argument("--r-max", type=common.non_negative_float, default=0.1)
-    group.add_argument(
-        "--mask-history",
-        action="store_true",
-        help="Exclude items already in the history from the ranking and the export's "
-        "recommendations (LRURec does; fMRLRec does not). Default: not masked.",
-    )
-    group.add_argument(
-        "--all-windows",
-        action="store_true",
-        help="Train on every max-len window of long histories, not only the last one.",
-    )
-    group.add_argument("--eval-batch-size", type=common.positive_int, default=512)
     group.add_argument(
         "--recipe",
         choices=sorted(RECIPES),
@@ -61,14 +51,6 @@ def add_arguments(parser, model: str) -> None:
         "weight decay 0.01 on weights only, cosine decay after 100 warmup updates over the "
         "epoch budget, batch 32, max-len 50, up to 500 epochs with patience 10, sizes "
         "8..1024, history not masked). Flags given on the command line override it.",
-    )
-    group.add_argument("--adam-epsilon", type=common.positive_float, default=1e-7)
-    group.add_argument(
-        "--decay-norms-and-biases",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="Apply --weight-decay to biases and layer norms too (default) or, with --no-..., "
-        "to weights only (the reference's AdamW groups).",
     )
     group.add_argument(
         "--lr-schedule",

@@ -183,8 +183,12 @@ def next_item_examples(sequences, max_len: int, all_windows: bool = False):
         sequences: list of int arrays of item indices, oldest first.
         max_len: int. Positions per example.
         all_windows: bool. False: one example per sequence, its last ``max_len`` transitions
-            (SASRec/LRURec). True: cut each sequence, from its end, into consecutive windows of
-            ``max_len`` transitions so that long histories are used in full.
+            (SASRec). True: cut each sequence, from its end, into consecutive windows of
+            ``max_len`` transitions (a stride of ``max_len``) so that long histories are used
+            in full: LRURec's sliding windows (yueqirex/LRURec ``SASTrainDataset`` with
+            ``sliding_window_size`` 1.0), except that here every transition is used once (the
+            reference's windows of ``max_len`` items drop the transition between two windows
+            and a remainder shorter than ``max_len``).
 
     Returns:
         (inputs, labels), int64 `[n, max_len]` each, left-padded; ``labels[:, t]`` is the item

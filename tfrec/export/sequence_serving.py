@@ -1,4 +1,4 @@
-"""TF Serving module for fMRLRec: one top-k signature per Matryoshka size."""
+"""TF Serving module for sequential recommenders: fMRLRec (one signature per size) and LRURec."""
 
 from tfrec.export.recommender_serving import RecommenderServing
 from tfrec.metrics.next_item_evaluation import history_mask
@@ -10,12 +10,14 @@ PADDING_ID = 0
 
 
 class SequenceServing(RecommenderServing):
-    """Serves a trained `FMRLRec`, one signature per Matryoshka size, in the dataset's item ids.
+    """Serves a trained `FMRLRec` or `LRURec` on item histories, in the dataset's item ids.
 
-    ``serving_size_<m>`` runs the width-m model (`FMRLRec.sliced`, block masks folded into the
-    kernels) against the first m features of one shared table of projected item
-    representations, computed once at export (the frozen feature tables are not exported, nor
-    repeated per size); ``serving_default`` is the full size.
+    For an `FMRLRec`, ``serving_size_<m>`` runs the width-m model (`FMRLRec.sliced`, block
+    masks folded into the kernels) against the first m features of one shared table of
+    projected item representations, computed once at export (the frozen feature tables are not
+    exported, nor repeated per size); ``serving_default`` is the full size. A single-size model
+    (`LRURec`, no ``matryoshka_sizes``) has ``serving_default`` only, scoring with the model's
+    own item table.
 
     Each signature takes:
         history: int64 `[batch, max_len]`, the user's items as dataset ids, oldest first,
@@ -27,7 +29,9 @@ class SequenceServing(RecommenderServing):
     `[batch, k]` (logits). With `exclude_history` the history's items are not recommended.
 
     Args:
-        model: a trained `tfrec.models.FMRLRec`.
+        model: a trained `tfrec.models.FMRLRec` or `tfrec.models.LRURec` (any model with
+            ``num_items``, ``item_representations()``, ``encode(indices, items, training,
+            last_only)`` and ``scores(hidden, items)``).
         item_ids: int array `[num_items]`: dataset id of model item index 1..num_items.
         max_len: int. History length of a request.
         default_k: int. Default 10.
@@ -43,7 +47,15 @@ class SequenceServing(RecommenderServing):
     ):
         if int(max_len) < 1:
             raise ValueError(f"max_len must be >= 1, got {max_len}.")
-        sliced = {size: model.sliced(size) for size in model.matryoshka_sizes}
+        sizes = getattr(model, "matryoshka_sizes", None)
+        if not sizes:
+            # One size: the model's own weights, its item table included, are all it needs.
+            super().__init__(model, item_ids, default_k=default_k, exclude_known=exclude_history)
+            self.max_len = int(max_len)
+            self.item_representations = None
+            self._signatures = {"serving_default": self._top_k_signature(model)}
+            return
+        sliced = {size: model.sliced(size) for size in sizes}
         # Only each size's recurrent blocks and the projected item table are exported.
         super().__init__(
             model,
@@ -57,9 +69,10 @@ class SequenceServing(RecommenderServing):
             tf.cast(model.item_representations(), tf.float32), trainable=False
         )
         self._signatures = {
-            f"serving_size_{size}": self._top_k_signature(small) for size, small in sliced.items()
+            f"serving_size_{size}": self._top_k_signature(small, size)
+            for size, small in sliced.items()
         }
-        largest = model.matryoshka_sizes[-1]
+        largest = sizes[-1]
         self._signatures = {
             "serving_default": self._signatures[f"serving_size_{largest}"],
             **self._signatures,
@@ -73,17 +86,21 @@ class SequenceServing(RecommenderServing):
         order = tf.argsort(tf.cast(valid, tf.int32), axis=1, stable=True)
         return tf.gather(indices, order, batch_dims=1)
 
-    def _top_k_signature(self, small):
-        size = small.matryoshka_sizes[-1]
-        full = size == self.item_representations.shape[1]
+    def _top_k_signature(self, small, size=None):
+        """The top-k function of `small`; `size`: its Matryoshka size (None: one-size model)."""
+        table = self.item_representations
+        full = table is None or size == table.shape[1]
 
         # TF 2.21 records a tensor default in SignatureDef.defaults: k is optional for TF Serving.
         def serve(history, k=tf.constant(self.default_k, tf.int32)):  # noqa: B008
             indices = self._model_indices(history)
-            # The item representations are computed once at export, not per request: projecting
-            # the whole catalogue's frozen features costs far more than scoring one history.
-            items = self.item_representations
-            items = tf.convert_to_tensor(items) if full else items[:, :size]
+            # fMRLRec's item representations are computed once at export, not per request:
+            # projecting the whole catalogue's frozen features costs far more than scoring one
+            # history. A one-size model's table is its own item embedding.
+            if table is None:
+                items = small.item_representations()
+            else:
+                items = tf.convert_to_tensor(table) if full else table[:, :size]
             hidden = small.encode(indices, items, training=False, last_only=True)[:, -1]
             scores = small.scores(hidden, items)  # this size only; column 0 is padding
             if self.exclude_known:

@@ -39,7 +39,8 @@ class MatryoshkaDense(keras.layers.Layer):
     layer as fMRLRec's ``MRLSquareLinearLayer``). Slicing the kernel to ``[:n_k, :m_k]`` and the
     bias to ``[:m_k]`` therefore gives exactly the size-k layer: one set of weights holds K models.
     The kernel is stored full and multiplied by a constant block mask, so masked entries get zero
-    gradient and the layer runs as one matmul.
+    gradient and the layer runs as one matmul. With a single size the mask is all ones and is
+    skipped: the layer is a plain dense layer.
 
     Args:
         matryoshka_sizes: sequence of int. Strictly increasing output prefix sizes; the last is the
@@ -126,7 +127,8 @@ class MatryoshkaDense(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         kernel = self.kernel
-        if not (self._mask_folded and training is False):
+        nested = len(self.matryoshka_sizes) > 1
+        if nested and not (self._mask_folded and training is False):
             kernel = kernel * tf.cast(self._block_mask, self.kernel.dtype)
         outputs = tf.tensordot(inputs, tf.cast(kernel, inputs.dtype), axes=[[-1], [0]])
         if self.use_bias:

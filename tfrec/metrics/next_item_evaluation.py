@@ -1,4 +1,4 @@
-"""Next-item evaluation of a sequential recommender at every Matryoshka size."""
+"""Next-item evaluation of a sequential recommender (at every Matryoshka size, if it has them)."""
 
 import weakref
 
@@ -36,6 +36,12 @@ def history_mask(history, num_rows):
 _EVALUATION_STEPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+def model_sizes(model) -> list:
+    """The widths a model scores at: its Matryoshka sizes (`FMRLRec`) or its `width` (`LRURec`)."""
+    sizes = getattr(model, "matryoshka_sizes", None)
+    return list(sizes) if sizes else [model.width]
+
+
 def _evaluation_step(model, mask_history: bool, cutoffs: tuple):
     metrics = [
         {
@@ -43,13 +49,15 @@ def _evaluation_step(model, mask_history: bool, cutoffs: tuple):
             for k in cutoffs
             for kind, cls in (("ndcg", NDCGAtK), ("recall", RecallAtK))
         }
-        for _ in model.matryoshka_sizes
+        for _ in model_sizes(model)
     ]
     num_rows = model.num_items + 1
 
     @tf.function(autograph=False)  # plain Python loops over sizes; nothing to convert
     def step(inputs, batch_targets):
-        scores = model(inputs, training=False)  # [batch, sizes, items + 1]
+        scores = model(inputs, training=False)  # [batch, sizes, items + 1] or [batch, items + 1]
+        if scores.shape.rank == 2:  # a single-size model
+            scores = scores[:, tf.newaxis, :]
         if mask_history:
             scores = tf.where(history_mask(inputs, num_rows)[:, None, :], -np.inf, scores)
         truth = tf.one_hot(batch_targets, num_rows)
@@ -66,7 +74,8 @@ def evaluate_next_item(
     """Full-ranking NDCG@K and Recall@K at every Matryoshka size from one forward pass.
 
     Args:
-        model: a built `FMRLRec`.
+        model: a built `FMRLRec` (scores `[batch, sizes, num_items + 1]`) or a single-size
+            model such as `LRURec` (scores `[batch, num_items + 1]`, reported at its `width`).
         histories: list of int arrays of item indices (the items before each target).
         targets: int array `[n]` of target item indices.
         max_len: int. History length fed to the model (left-padded, last items kept).
@@ -77,7 +86,7 @@ def evaluate_next_item(
     Returns:
         {size: {"ndcg@K": float, "recall@K": float, ...}} over all users.
     """
-    sizes = model.matryoshka_sizes
+    sizes = model_sizes(model)
     # One set of metrics and one traced step per model and setting, reused across calls (a
     # validation every epoch would otherwise retrace the step each time).
     cache = _EVALUATION_STEPS.setdefault(model, {})

@@ -4,6 +4,7 @@ from tfrec.models.autoencoder_recommender import AutoencoderRecommender
 from tfrec.models.bpr_mf import BPRMF
 from tfrec.models.ease import EASE
 from tfrec.models.fmrlrec import FMRLRec
+from tfrec.models.lrurec import LRURec
 from tfrec.models.mult_dae import MultDAE
 from tfrec.models.mult_vae import MultVAE
 from tfrec.models.popularity import Popularity
@@ -14,6 +15,7 @@ __all__ = [
     "BPRMF",
     "EASE",
     "FMRLRec",
+    "LRURec",
     "MultDAE",
     "MultVAE",
     "Popularity",

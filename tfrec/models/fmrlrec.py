@@ -41,8 +41,9 @@ class FMRLRec(keras.Model):
     Training minimises the full-softmax cross-entropy of the next item at every position,
     averaged over the Matryoshka sizes.
 
-    With no text or image features and ``item_id_embedding_dim > 0`` this is the ID-only LRU
-    recommender (LRURec-style), the baseline fMRLRec is compared with.
+    With no text or image features and ``item_id_embedding_dim > 0`` this is fMRLRec's ID-only
+    LRU ablation (its pre-norm SiLU-gated blocks on a projected id embedding). LRURec itself, a
+    different model (post-norm GELU blocks, a per-item output bias), is `tfrec.models.LRURec`.
 
     Item indices are 1-based; 0 is padding and is never recommended.
 

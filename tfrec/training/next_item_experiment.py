@@ -1,4 +1,4 @@
-"""The next-item protocol of fMRLRec (and its ID-only LRU ablation)."""
+"""The next-item protocol of fMRLRec (and its ID-only LRU ablation); LRURec's extends it."""
 
 from typing import Any
 
@@ -10,9 +10,10 @@ FEATURE_FILES = {"text": "text_features.npz", "image": "image_features.npz"}
 DEFAULT_STEPS_PER_EXECUTION = 4
 DEFAULT_K = 10
 LR_SCHEDULES = ("constant", "cosine")
-# Weight decay on weights only, as the reference's AdamW groups (no decay on 'bias' and
-# 'layer_norm' parameters): regular expressions on tf_keras variable names.
-NO_DECAY_NAMES = (r"/bias:", r"_norm/")
+# Weight decay on weights only, as the reference's AdamW groups (no decay on parameters whose
+# name holds 'bias' or 'layer_norm'): regular expressions on tf_keras variable names (dense
+# biases ".../bias:0", LRURec's output "item_bias:0"; layer norms ".../<name>_norm/...").
+NO_DECAY_NAMES = (r"bias:", r"_norm/")
 # Wang et al.'s reference recipe (yueqirex/fMRLRec: config.py, trainer/base.py), the CLI's
 # `--recipe paper`.
 PAPER_RECIPE = {
@@ -67,7 +68,7 @@ class NextItemExperiment(Experiment):
         dataset: "beauty" or "ml-100k" (`tfrec.data.sequences.DATASETS`).
         data_dir: folder of the dataset (None: `tfrec.data.paths.resolve_data_dir`).
         features: sequence of "text", "image", "id": the item representation; ("id",) alone
-            is the ID-only LRU ablation.
+            is fMRLRec's ID-only LRU ablation (not LRURec: `tfrec.training.LRURecExperiment`).
         matryoshka_sizes: strictly increasing ints; the last is the model width.
         max_len: int. History length (items).
         num_blocks: int. Recurrent blocks.
