@@ -42,11 +42,14 @@ def test_train_prints_table_writes_metrics_and_exports_every_size(tmp_path, caps
     assert "ndcg@10" in printed and "recall@20" in printed
     payload = json.loads(metrics_path.read_text())
     assert set(payload["test"]) == {"4", "8"}
+    names = {f"{m}@{k}" for m in ("ndcg", "recall") for k in (5, 10, 20)}
     for values in payload["test"].values():
-        assert set(values) == {f"{m}@{k}" for m in ("ndcg", "recall") for k in (5, 10, 20)}
+        # Ranked with the history (the run's rule) and, reported beside it, without it.
+        assert set(values) == names | {f"history_masked/{name}" for name in names}
         assert all(0.0 <= v <= 1.0 for v in values.values())
         assert values["recall@5"] <= values["recall@10"] <= values["recall@20"]
     assert payload["mask_history"] is False
+    assert "history masked" in printed and "history not masked" in printed
 
     code = f"""
     import numpy as np, tensorflow as tf

@@ -62,7 +62,9 @@ def test_train_writes_metrics_and_an_export_that_answers(tmp_path, capsys):
     assert payload["model"] == "lrurec" and payload["epochs_run"] == 2
     assert set(payload["test"]) == {"8"}
     values = payload["test"]["8"]
-    assert set(values) == {f"{m}@{k}" for m in ("ndcg", "recall") for k in (5, 10, 20)}
+    names = {f"{m}@{k}" for m in ("ndcg", "recall") for k in (5, 10, 20)}
+    assert set(values) == names | {f"history_not_masked/{name}" for name in names}
+    assert "history not masked" in printed
     assert all(0.0 <= v <= 1.0 for v in values.values())
     assert values["recall@5"] <= values["recall@10"] <= values["recall@20"]
     assert "recall@10" in payload["validation"] and len(payload["validation_curve"]["loss"]) == 2

@@ -60,3 +60,32 @@ def test_weight_decay_on_weights_only():
         excluded = "/bias:" in weight.name or "_norm/" in weight.name
         assert changed != excluded, weight.name
     assert any("gamma_log" in w.name for w in model.trainable_weights)  # an LRU weight, decayed
+
+
+@pytest.mark.parametrize("mask_history", [False, True])
+def test_test_metrics_report_both_history_rules(tmp_path, mask_history):
+    """The run's own rule unprefixed; the other rule's figures prefixed, and equal to an
+    evaluation under that rule."""
+    from tfrec.metrics.next_item_evaluation import evaluate_next_item
+
+    from tests.cli.test_train_fmrlrec import _write_dataset
+
+    _write_dataset(tmp_path / "beauty")
+    experiment = NextItemExperiment(
+        "beauty", tmp_path / "beauty", features=("id",), matryoshka_sizes=(4, 8), max_len=6,
+        mask_history=mask_history,
+    )  # fmt: skip
+    experiment.load(None, seed=0)
+    model = experiment.build_model(TrainingConfig(), steps_per_epoch=1)
+    test = experiment.test_metrics(model)
+    histories, targets = experiment.split.evaluation_sequences("test")
+    own = evaluate_next_item(model, histories, targets, 6, 512, mask_history)
+    other = evaluate_next_item(model, histories, targets, 6, 512, not mask_history)
+    prefix = "history_masked/" if not mask_history else "history_not_masked/"
+    assert set(test) == {"4", "8"}
+    for size in (4, 8):
+        for name, value in own[size].items():
+            assert test[str(size)][name] == pytest.approx(value)
+            assert test[str(size)][prefix + name] == pytest.approx(other[size][name])
+    # Masking the history changes the ranking of these random scores somewhere.
+    assert any(own[s] != other[s] for s in (4, 8))

@@ -33,6 +33,10 @@ PAPER_RECIPE = {
 }
 
 
+# Key prefix of the test figures under the history rule a run was not trained for.
+OTHER_RULE_PREFIX = {True: "history_masked/", False: "history_not_masked/"}
+
+
 def load_features(folder, features, item_ids) -> dict:
     """Loads the frozen text/image tables aligned to `item_ids` (missing items: zero rows).
 
@@ -229,12 +233,14 @@ class NextItemExperiment(Experiment):
 
         return {"x": training_dataset(self.inputs, self.labels, local_batch_size, seed=seed)}
 
-    def _evaluate(self, model, stage: str) -> dict:
+    def _evaluate(self, model, stage: str, mask_history: bool | None = None) -> dict:
         from tfrec.metrics.next_item_evaluation import evaluate_next_item
 
+        if mask_history is None:
+            mask_history = self.mask_history
         histories, targets = self.split.evaluation_sequences(stage)
         return evaluate_next_item(
-            model, histories, targets, self.max_len, self.eval_batch_size, self.mask_history
+            model, histories, targets, self.max_len, self.eval_batch_size, mask_history
         )
 
     def validation_metrics(self, model) -> dict:
@@ -246,19 +252,38 @@ class NextItemExperiment(Experiment):
         return flat
 
     def test_metrics(self, model) -> dict:
-        return {str(size): values for size, values in self._evaluate(model, "test").items()}
+        """Test metrics per size under the run's history rule, and under the other one.
+
+        The other rule's figures carry the prefix ``history_masked/`` (or
+        ``history_not_masked/``): fMRLRec's paper ranks with the history, LRURec's without it,
+        and the two are compared both ways. Only the run's own rule selects epochs.
+        """
+        own = self._evaluate(model, "test")
+        other = self._evaluate(model, "test", mask_history=not self.mask_history)
+        prefix = OTHER_RULE_PREFIX[not self.mask_history]
+        return {
+            str(size): {
+                **values,
+                **{f"{prefix}{name}": value for name, value in other[size].items()},
+            }
+            for size, values in own.items()
+        }
 
     def print_test_metrics(self, test: dict) -> None:
         from tfrec.metrics.next_item_evaluation import CUTOFFS
 
         names = [f"{kind}@{k}" for kind in ("ndcg", "recall") for k in CUTOFFS]
-        print(
-            f"\nTest, full ranking over {self.split.num_items} items, history "
-            f"{'masked' if self.mask_history else 'not masked'}:"
-        )
-        print("size   " + "  ".join(f"{name:>9}" for name in names))
-        for size, values in test.items():
-            print(f"{size:<6} " + "  ".join(f"{values[name]:9.4f}" for name in names))
+        rules = [(self.mask_history, ""), (not self.mask_history, "other")]
+        for masked, which in rules:
+            prefix = OTHER_RULE_PREFIX[masked] if which else ""
+            print(
+                f"\nTest, full ranking over {self.split.num_items} items, history "
+                f"{'masked' if masked else 'not masked'}:"
+            )
+            print("size   " + "  ".join(f"{name:>9}" for name in names))
+            for size, values in test.items():
+                cells = "  ".join(f"{values[prefix + name]:9.4f}" for name in names)
+                print(f"{size:<6} {cells}")
 
     def serving(self, model):
         from tfrec.export.sequence_serving import SequenceServing
