@@ -89,3 +89,21 @@ def test_test_metrics_report_both_history_rules(tmp_path, mask_history):
             assert test[str(size)][prefix + name] == pytest.approx(other[size][name])
     # Masking the history changes the ranking of these random scores somewhere.
     assert any(own[s] != other[s] for s in (4, 8))
+
+
+@pytest.mark.parametrize("model", ["fmrlrec", "lrurec"])
+def test_next_item_models_are_built_before_fit(tmp_path, model):
+    """`BackupAndRestore` restores only a built model: an unbuilt one would resume from scratch."""
+    from tfrec.training import LRURecExperiment
+
+    from tests.cli.test_train_fmrlrec import _write_dataset
+
+    _write_dataset(tmp_path / "beauty")
+    if model == "lrurec":
+        experiment = LRURecExperiment("beauty", tmp_path / "beauty", width=8, max_len=6)
+    else:
+        experiment = NextItemExperiment("beauty", tmp_path / "beauty", features=("id",),
+                                        matryoshka_sizes=(4, 8), max_len=6)  # fmt: skip
+    experiment.load(None, seed=0)
+    built = experiment.build_model(TrainingConfig(), steps_per_epoch=1)
+    assert built.built and built.trainable_weights

@@ -125,7 +125,7 @@ class LRURecExperiment(NextItemExperiment):
     def steps_per_epoch(self, context, local_batch_size: int) -> int:
         return self.validation_interval or self._batches_per_pass(local_batch_size)
 
-    def build_model(self, config, steps_per_epoch: int):
+    def create_model(self):
         from tfrec.models.lrurec import LRURec
 
         return LRURec(

@@ -4,6 +4,8 @@ from typing import Any
 
 from tfrec.training.experiment import Experiment
 
+import numpy as np
+
 FEATURES = ("text", "image", "id")
 FEATURE_FILES = {"text": "text_features.npz", "image": "image_features.npz"}
 # Measured by examples/benchmark_training.py (README, "Training speed").
@@ -186,6 +188,16 @@ class NextItemExperiment(Experiment):
         return -(-len(self.inputs) // local_batch_size)
 
     def build_model(self, config, steps_per_epoch: int):
+        """The model, built on `example_input` so that `BackupAndRestore` can restore it."""
+        model = self.create_model()
+        model(self.example_input())
+        return model
+
+    def example_input(self):
+        return np.zeros((1, self.max_len), np.int64)
+
+    def create_model(self):
+        """The unbuilt Keras model (fMRLRec here)."""
         from tfrec.models.fmrlrec import FMRLRec
 
         sizes = self.matryoshka_sizes
