@@ -56,7 +56,9 @@ def test_train_prints_table_writes_metrics_and_exports_every_size(tmp_path, caps
     loaded = tf.saved_model.load({str(export / "1")!r})
     history = np.array([[0, 0, 0, 101, 102, 103], [0, 0, 0, 0, 0, 125]], np.int64)
     out = {{}}
-    for name in ("serving_size_4", "serving_size_8", "serving_default"):
+    # Every size's signature, from the one export that shares the item table between them.
+    assert sorted(loaded.signatures) == ["serving_default", "serving_size_4", "serving_size_8"]
+    for name in loaded.signatures:
         result = loaded.signatures[name](history=tf.constant(history), k=tf.constant(3))
         ids, scores = result["top_ids"].numpy(), result["top_scores"].numpy()
         assert ids.shape == (2, 3) and scores.shape == (2, 3), name

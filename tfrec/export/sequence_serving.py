@@ -14,10 +14,13 @@ class SequenceServing(RecommenderServing):
 
     For an `FMRLRec`, ``serving_size_<m>`` runs the width-m model (`FMRLRec.sliced`, block
     masks folded into the kernels) against the first m features of one shared table of
-    projected item representations, computed once at export (the frozen feature tables are not
-    exported, nor repeated per size); ``serving_default`` is the full size. A single-size model
-    (`LRURec`, no ``matryoshka_sizes``) has ``serving_default`` only, scoring with the model's
-    own item table.
+    projected item representations, computed once at export: the export stores that table once,
+    ``[num_items + 1, max(sizes)]``, and each size's own slice of the recurrent blocks' weights
+    (the frozen feature tables are not exported, nor is the table repeated per size).
+    ``serving_default`` is the largest exported size. `sizes` exports a subset, e.g. one size
+    alone for a deployment of that size (its table then holds that size's features only). A
+    single-size model (`LRURec`, no ``matryoshka_sizes``) has ``serving_default`` only, scoring
+    with the model's own item table.
 
     Each signature takes:
         history: int64 `[batch, max_len]`, the user's items as dataset ids, oldest first,
@@ -37,17 +40,28 @@ class SequenceServing(RecommenderServing):
         default_k: int. Default 10.
         exclude_history: bool. Remove the history's items (LRURec's protocol); fMRLRec's keeps
             them, as repeat purchases happen. Default False.
+        sizes: optional sequence of int: the Matryoshka sizes to export, each one of the
+            model's ``matryoshka_sizes``. Default None: all of them.
 
     Raises:
-        ValueError: if `item_ids` does not have one id per item, or `max_len` < 1.
+        ValueError: if `item_ids` does not have one id per item, `max_len` < 1, or `sizes` is
+            empty, names a size that is not one of the model's Matryoshka sizes, or is given
+            for a model without Matryoshka sizes.
     """
 
     def __init__(
-        self, model, item_ids, max_len: int, default_k: int = 10, exclude_history: bool = False
+        self,
+        model,
+        item_ids,
+        max_len: int,
+        default_k: int = 10,
+        exclude_history: bool = False,
+        sizes=None,
     ):
         if int(max_len) < 1:
             raise ValueError(f"max_len must be >= 1, got {max_len}.")
-        sizes = getattr(model, "matryoshka_sizes", None)
+        model_sizes = getattr(model, "matryoshka_sizes", None)
+        sizes = _exported_sizes(model_sizes, sizes)
         if not sizes:
             # One size: the model's own weights, its item table included, are all it needs.
             super().__init__(model, item_ids, default_k=default_k, exclude_known=exclude_history)
@@ -65,14 +79,16 @@ class SequenceServing(RecommenderServing):
             weights=[w for small in sliced.values() for w in small.blocks.weights],
         )
         self.max_len = int(max_len)
+        largest = sizes[-1]
+        # One table for every exported size, as wide as the largest: each size reads its first
+        # m features (the projection is nested, so they are the width-m model's own table).
         self.item_representations = tf.Variable(
-            tf.cast(model.item_representations(), tf.float32), trainable=False
+            tf.cast(model.item_representations()[:, :largest], tf.float32), trainable=False
         )
         self._signatures = {
             f"serving_size_{size}": self._top_k_signature(small, size)
             for size, small in sliced.items()
         }
-        largest = sizes[-1]
         self._signatures = {
             "serving_default": self._signatures[f"serving_size_{largest}"],
             **self._signatures,
@@ -125,3 +141,20 @@ class SequenceServing(RecommenderServing):
         history[0, -1] = self.item_ids.numpy()[0]
         request = {"history": history, "k": np.int32(self.default_k)}
         return {name: [request] for name in self._signatures}
+
+
+def _exported_sizes(model_sizes, sizes) -> list:
+    """The checked, increasing Matryoshka sizes to export (`model_sizes` when `sizes` is None)."""
+    if sizes is None:
+        return list(model_sizes or [])
+    if not model_sizes:
+        raise ValueError("sizes is only for a model with Matryoshka sizes (an FMRLRec).")
+    sizes = sorted({int(size) for size in sizes})
+    if not sizes:
+        raise ValueError("sizes must name at least one Matryoshka size.")
+    for size in sizes:
+        if size not in model_sizes:
+            raise ValueError(
+                f"size {size} is not one of the model's Matryoshka sizes {list(model_sizes)}."
+            )
+    return sizes
