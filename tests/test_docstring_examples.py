@@ -6,12 +6,14 @@ import importlib
 import pytest
 
 MODULES_WITH_EXAMPLES = [
+    "tfrec.data.data_error",
     "tfrec.models.fmrlrec",
     "tfrec.models.lrurec",
     "tfrec.models.mult_vae",
     "tfrec.models.vbpr",
     "tfrec.optimizers.lazy_adam",
     "tfrec.schedules.linear_scaling_warmup",
+    "tfrec.training.config_error",
 ]
 
 

@@ -4,6 +4,9 @@ Each trainable model is a sub-command of ``tfrec train``. Its flags live in a mo
 ``tfrec.cli`` that provides ``add_arguments(parser, model)`` and ``make_experiment(args)``; the
 protocol is a `tfrec.training.Experiment` run by `tfrec.training.run_experiment`, the same for
 every model. The table below maps sub-command names to those modules.
+
+``tfrec recommend`` and ``tfrec evaluate`` query and evaluate an export; their modules provide
+``add_arguments(parser)`` and ``run(args)``, which returns the exit status.
 """
 
 import argparse
@@ -25,6 +28,18 @@ TRAIN_COMMANDS = {
     "lrurec": ("tfrec.cli.train_lrurec", "LRURec on item ids (Yue et al., 2024)."),
 }
 
+# Top-level commands beside ``train`` -> (module, one-line help).
+COMMANDS = {
+    "recommend": (
+        "tfrec.cli.recommend",
+        "Print the top-k items of a SavedModel export for a history (--items) or a user (--user).",
+    ),
+    "evaluate": (
+        "tfrec.cli.evaluate",
+        "Evaluate a SavedModel export on its protocol's test users, through its signatures.",
+    ),
+}
+
 
 def build_parser(recipe_defaults=None) -> argparse.ArgumentParser:
     """The ``tfrec`` parser; `recipe_defaults` ({command: {dest: value}}) overrides defaults."""
@@ -37,6 +52,10 @@ def build_parser(recipe_defaults=None) -> argparse.ArgumentParser:
         sub.set_defaults(_module=module_name)
         importlib.import_module(module_name).add_arguments(sub, name)
         sub.set_defaults(**(recipe_defaults or {}).get(name, {}))
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(_module=module_name)
+        importlib.import_module(module_name).add_arguments(sub)
     return parser
 
 
@@ -51,16 +70,35 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    """Runs the command; returns 0, 2 for bad input, 1 when training diverged."""
-    from tfrec.cli.common import training_config
-    from tfrec.training import TrainingDiverged, run_experiment
+    """Runs the command; returns 0, 2 for a user's mistake, 1 when training diverged.
 
+    A user's mistake (a bad flag value, a missing or unwritable path, a bad input file: a
+    `tfrec.data.DataError`, a `tfrec.training.ConfigError` or an `OSError` on a path) prints one
+    line, without a traceback, and returns 2; argparse does the same for a flag it rejects.
+    Any other exception is a bug: it propagates with its traceback.
+    """
+    from tfrec.cli.common import training_config
+    from tfrec.data.data_error import DataError
+    from tfrec.training import ConfigError, TrainingDiverged, run_experiment
+
+    user_errors = (
+        DataError,
+        ConfigError,
+        FileNotFoundError,
+        NotADirectoryError,
+        IsADirectoryError,
+        PermissionError,
+        FileExistsError,
+    )
     args = parse_args(argv)
     module = importlib.import_module(args._module)
+    if args.command != "train":
+        return module.run(args)
     try:
         run_experiment(module.make_experiment(args), training_config(args))
-    except (ValueError, FileNotFoundError) as error:
-        print(f"tfrec: error: {error}", file=sys.stderr)
+    except user_errors as error:
+        message = " ".join(str(error).split())  # one line, whatever the message holds
+        print(f"tfrec: error: {message}", file=sys.stderr)
         return 2
     except TrainingDiverged as error:
         print(f"tfrec: training diverged: {error}", file=sys.stderr)

@@ -5,6 +5,7 @@ The protocol itself is `tfrec.training.LeaveOneOutExperiment`.
 
 from tfrec.cli import common
 from tfrec.data.movielens import DATASETS
+from tfrec.models.vbpr import BIAS_REGULARIZATION, FACTOR_REGULARIZATION, VISUAL_REGULARIZATION
 from tfrec.training.leave_one_out_experiment import DEFAULT_STEPS_PER_EXECUTION
 
 
@@ -51,10 +52,27 @@ def add_arguments(parser, model: str) -> None:
     )
     if model == "vbpr":
         group.add_argument("--num-visual-factors", type=common.positive_int, default=10, help="K'.")
-    group.add_argument("--factor-regularization", type=common.non_negative_float, default=1e-4)
-    group.add_argument("--bias-regularization", type=common.non_negative_float, default=1e-4)
+    group.add_argument(
+        "--factor-regularization",
+        type=common.non_negative_float,
+        default=FACTOR_REGULARIZATION,
+        help="L2 weight per sampled triple on the user and item factors (default "
+        f"{FACTOR_REGULARIZATION:g}, chosen on validation AUC; README).",
+    )
+    group.add_argument(
+        "--bias-regularization",
+        type=common.non_negative_float,
+        default=BIAS_REGULARIZATION,
+        help=f"L2 weight on the item biases (default {BIAS_REGULARIZATION:g}).",
+    )
     if model == "vbpr":
-        group.add_argument("--visual-regularization", type=common.non_negative_float, default=1e-4)
+        group.add_argument(
+            "--visual-regularization",
+            type=common.non_negative_float,
+            default=VISUAL_REGULARIZATION,
+            help="L2 weight on E and beta', once per step (default "
+            f"{VISUAL_REGULARIZATION:g}, chosen on validation AUC).",
+        )
     group.add_argument(
         "--optimizer",
         default="adam",
@@ -65,11 +83,11 @@ def add_arguments(parser, model: str) -> None:
     )
     common.add_training_arguments(
         parser,
-        epochs=100,
+        epochs=300,
         batch_size=None,
-        learning_rate=1e-3,
+        learning_rate=5e-3,
         steps_per_execution=DEFAULT_STEPS_PER_EXECUTION,
-        patience=3,
+        patience=20,
         distribute=False,
     )
     common.add_output_arguments(parser, model)

@@ -7,6 +7,7 @@ TensorFlow.
 import importlib
 
 _EXPORTS = {
+    "DataError": "tfrec.data.data_error",
     "HeldOutUserSplit": "tfrec.data.heldout_users",
     "filter_interactions": "tfrec.data.heldout_users",
     "split_heldout_users": "tfrec.data.heldout_users",

@@ -7,6 +7,7 @@ References:
 
 import dataclasses
 
+from tfrec.data.data_error import DataError
 from tfrec.data.interactions import Interactions
 
 import numpy as np
@@ -67,7 +68,7 @@ def filter_interactions(
         The filtered DataFrame, one row per distinct (user, item) pair.
 
     Raises:
-        ValueError: if nothing is left after filtering.
+        DataError: (a `ValueError`) if nothing is left after filtering.
     """
     if rating_threshold is not None and "rating" in frame.columns:
         frame = frame[frame["rating"] > rating_threshold]
@@ -79,7 +80,7 @@ def filter_interactions(
         counts = frame.groupby("user_id")["item_id"].transform("size")
         frame = frame[counts >= min_user_interactions]
     if frame.empty:
-        raise ValueError(
+        raise DataError(
             "No interactions left after filtering (rating_threshold="
             f"{rating_threshold}, min_user_interactions={min_user_interactions}, "
             f"min_item_interactions={min_item_interactions})."
@@ -150,7 +151,8 @@ def split_heldout_users(
         A `HeldOutUserSplit`.
 
     Raises:
-        ValueError: if the sizes are negative, leave no training users, or the filtered data is
+        ValueError: if the sizes are negative.
+        DataError: (a `ValueError`) if the sizes leave no training users, or the filtered data is
             empty.
     """
     if num_validation_users < 0 or num_test_users < 0:
@@ -166,7 +168,7 @@ def split_heldout_users(
     unique_users = np.unique(frame["user_id"].to_numpy(np.int64))
     num_heldout = num_validation_users + num_test_users
     if num_heldout >= len(unique_users):
-        raise ValueError(
+        raise DataError(
             f"{num_heldout} held-out users requested but only {len(unique_users)} users remain "
             "after filtering; no training users would be left."
         )

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+from tfrec.data.data_error import DataError
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -55,13 +57,14 @@ class Interactions:
             `Interactions` with users sorted by id.
 
         Raises:
-            ValueError: if `frame` is empty or lacks the columns.
+            ValueError: if `frame` lacks the columns.
+            DataError: (a `ValueError`) if `frame` is empty.
         """
         for column in (user_col, item_col):
             if column not in frame.columns:
                 raise ValueError(f"Interaction frame has no column '{column}'.")
         if frame.empty:
-            raise ValueError("No interactions to build a matrix from (empty frame).")
+            raise DataError("No interactions to build a matrix from (empty frame).")
         users = frame[user_col].to_numpy(np.int64)
         items = frame[item_col].to_numpy(np.int64)
         user_ids, rows = np.unique(users, return_inverse=True)

@@ -1,7 +1,11 @@
 """Precomputed item feature vectors (image or text embeddings) aligned to a catalogue."""
 
 import pathlib
+import zipfile
+import zlib
 
+from tfrec.data.data_error import DataError
+from tfrec.data.text_files import INT64_MAX
 from tfrec.utils.atomic import atomic_output
 
 import numpy as np
@@ -15,6 +19,12 @@ def load_item_features(path, item_ids, missing: str = "zero", scaling=None):
 
     The file holds ``item_ids`` (int, `[n]`, the dataset's own ids) and ``features`` (float,
     `[n, d]`), as the files in ``shared/data`` (``image_features.npz``, ``text_features.npz``).
+    Rules, each enforced with a `DataError` naming the file, the array, the row and the value:
+    both arrays present; ``item_ids`` 1-D, integer, non-negative (the ids of the rating files;
+    -1 and 0 are export padding values, see `tfrec.data.read_movielens`), within int64 and
+    without repeats; ``features`` numeric, 2-D, one row per id (the width), finite (no NaN).
+    Catalogue items the file lacks (missing items) get the `missing` vector; when none of the
+    catalogue has a vector, the file belongs to another dataset and is rejected.
 
     Args:
         path: path of the ``.npz`` file.
@@ -29,8 +39,10 @@ def load_item_features(path, item_ids, missing: str = "zero", scaling=None):
 
     Raises:
         FileNotFoundError: if `path` does not exist.
-        ValueError: naming the file, if arrays are missing or mis-shaped, values are NaN or
-            infinite, ids repeat, no catalogue item has a vector, or an option is unknown.
+        ValueError: if `missing` or `scaling` is unknown.
+        DataError: (a `ValueError`) naming the file, if it is not a readable ``.npz``, arrays
+            are missing or mis-shaped, an id is negative or repeated, values are NaN or
+            infinite, or no catalogue item has a vector.
     """
     path = pathlib.Path(path)
     if missing not in MISSING_POLICIES:
@@ -39,40 +51,50 @@ def load_item_features(path, item_ids, missing: str = "zero", scaling=None):
         raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}.")
     if not path.is_file():
         raise FileNotFoundError(f"Item feature file not found: {path}")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, EOFError, ValueError) as error:  # not an npz, truncated, or pickled
-        raise ValueError(f"{path} is not a readable .npz file: {error}") from error
-    if not hasattr(archive, "files"):
-        raise ValueError(f"{path} is a single .npy array, not an .npz with named arrays.")
-    with archive:
-        if "item_ids" not in archive.files or "features" not in archive.files:
-            raise ValueError(
-                f"{path} must hold arrays 'item_ids' and 'features'; it has "
-                f"{sorted(archive.files)}."
-            )
-        file_ids = np.asarray(archive["item_ids"])
-        file_features = np.asarray(archive["features"])
+    file_ids, file_features = _read_arrays(path)
     if file_ids.ndim != 1 or not np.issubdtype(file_ids.dtype, np.integer):
-        raise ValueError(
+        raise DataError(
             f"{path}: 'item_ids' must be a 1-D integer array, got shape {file_ids.shape} "
             f"and dtype {file_ids.dtype}."
         )
     if file_features.ndim != 2 or file_features.shape[0] != file_ids.shape[0]:
-        raise ValueError(
+        raise DataError(
             f"{path}: 'features' must have shape [len(item_ids)={len(file_ids)}, d], got "
             f"{file_features.shape}."
         )
-    if not np.issubdtype(file_features.dtype, np.number):
-        raise ValueError(f"{path}: 'features' must be numeric, got {file_features.dtype}.")
-    if not np.all(np.isfinite(file_features)):
-        bad = int(np.flatnonzero(~np.isfinite(file_features).all(axis=1))[0])
-        raise ValueError(
-            f"{path}: 'features' has NaN or infinite values (first at item id {file_ids[bad]})."
+    if not np.issubdtype(file_features.dtype, np.number) or np.issubdtype(
+        file_features.dtype, np.complexfloating
+    ):
+        raise DataError(f"{path}: 'features' must be real numbers, got {file_features.dtype}.")
+    if file_ids.size == 0 or file_features.shape[1] == 0:
+        raise DataError(
+            f"{path} holds no feature vectors ('features' has shape {file_features.shape})."
         )
-    if len(np.unique(file_ids)) != len(file_ids):
-        raise ValueError(f"{path}: 'item_ids' has repeated ids.")
-    file_features = file_features.astype(np.float32)
+    if file_ids.min() < 0:
+        row = int(np.argmin(file_ids))
+        raise DataError(
+            f"{path}: 'item_ids' row {row} is negative ({file_ids[row]}); ids are integers >= 0."
+        )
+    if file_ids.max() > INT64_MAX:
+        row = int(np.argmax(file_ids))
+        raise DataError(f"{path}: 'item_ids' row {row} is past the int64 range ({file_ids[row]}).")
+    file_ids = file_ids.astype(np.int64)
+    with np.errstate(over="ignore"):
+        features32 = file_features.astype(np.float32)  # float64 past float32's range -> inf
+    finite = np.isfinite(features32).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        value = file_features[row][~np.isfinite(features32[row])][0]
+        raise DataError(
+            f"{path}: 'features' row {row} (item id {file_ids[row]}) holds {value}; NaN, "
+            "infinite or values past float32 are not allowed."
+        )
+    unique, counts = np.unique(file_ids, return_counts=True)
+    if (counts > 1).any():
+        repeated = unique[counts > 1][0]
+        rows = np.flatnonzero(file_ids == repeated)[:2].tolist()
+        raise DataError(f"{path}: 'item_ids' has repeated id {repeated} (rows {rows}).")
+    file_features = features32
     if scaling == "minmax":
         low, high = file_features.min(), file_features.max()
         file_features = (file_features - low) / max(float(high - low), 1e-12)
@@ -87,7 +109,7 @@ def load_item_features(path, item_ids, missing: str = "zero", scaling=None):
     position = np.clip(position, 0, len(sorted_ids) - 1)
     has_feature = sorted_ids[position] == item_ids
     if not has_feature.any():
-        raise ValueError(
+        raise DataError(
             f"{path}: none of the {len(item_ids)} catalogue item ids has a feature vector; the "
             "file's ids do not match this dataset."
         )
@@ -96,6 +118,27 @@ def load_item_features(path, item_ids, missing: str = "zero", scaling=None):
     if missing == "mean":
         features[~has_feature] = features[has_feature].mean(axis=0)
     return features, has_feature
+
+
+def _read_arrays(path: pathlib.Path):
+    """The ``item_ids`` and ``features`` arrays of the ``.npz`` at `path`, read in full."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
+        # Not an npz, truncated, or pickled.
+        raise DataError(f"{path} is not a readable .npz file: {error}") from error
+    if not hasattr(archive, "files"):
+        raise DataError(f"{path} is a single .npy array, not an .npz with named arrays.")
+    with archive:
+        if "item_ids" not in archive.files or "features" not in archive.files:
+            raise DataError(
+                f"{path} must hold arrays 'item_ids' and 'features'; it has "
+                f"{sorted(archive.files)}."
+            )
+        try:
+            return np.asarray(archive["item_ids"]), np.asarray(archive["features"])
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as error:
+            raise DataError(f"{path}: an array cannot be read ({error}).") from error
 
 
 def save_item_features(path, item_ids, features) -> pathlib.Path:

@@ -7,6 +7,8 @@ References:
 
 import dataclasses
 
+from tfrec.data.data_error import DataError
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -87,7 +89,8 @@ def split_leave_one_out(interactions, seed: int = 0, new_item_fraction: float = 
         `LeaveOneOutSplit`.
 
     Raises:
-        ValueError: if `new_item_fraction` is outside [0, 1) or no user is left with a test item.
+        ValueError: if `new_item_fraction` is outside [0, 1).
+        DataError: (a `ValueError`) if no user is left with a test item.
     """
     if not 0.0 <= float(new_item_fraction) < 1.0:
         raise ValueError(f"new_item_fraction must be in [0, 1), got {new_item_fraction}.")
@@ -120,7 +123,7 @@ def split_leave_one_out(interactions, seed: int = 0, new_item_fraction: float = 
     test_items[eligible] = cols[starts[eligible]]
     validation_items[eligible] = cols[starts[eligible] + 1]
     if not eligible.any():
-        raise ValueError("No user has 3 or more interactions; a leave-one-out split is empty.")
+        raise DataError("No user has 3 or more interactions; a leave-one-out split is empty.")
     held = np.zeros(len(rows), bool)
     held[starts[eligible]] = True
     held[starts[eligible] + 1] = True

@@ -11,15 +11,18 @@ References:
 """
 
 import dataclasses
-import gzip
+import logging
 
+from tfrec.data.data_error import DataError
 from tfrec.data.movielens import read_movielens
 from tfrec.data.paths import resolve_data_dir
+from tfrec.data.text_files import decode_line, parse_id, read_bytes
 
 import numpy as np
 import pandas as pd
 
-PADDING = 0
+PADDING = 0  # of item indices here, and of dataset item ids in the sequence exports
+_LOGGER = logging.getLogger(__name__)
 DATASETS = ("beauty", "ml-100k")
 # Folder name under the data root for each dataset name the CLI accepts.
 DATA_FOLDERS = {"beauty": "amazon-beauty-p5", "ml-100k": "ml-100k"}
@@ -83,16 +86,24 @@ def sequences_from_frame(frame: pd.DataFrame, order_col: str) -> SequenceSplit:
         `SequenceSplit` with users sorted by id and items sorted by id.
 
     Raises:
-        ValueError: missing columns, or no user with 3 or more interactions.
+        ValueError: missing columns.
+        DataError: (a `ValueError`) an item id below 1 (0 is the padding value of the sequence
+            exports), or no user with 3 or more interactions.
     """
     for column in ("user_id", "item_id", order_col):
         if column not in frame.columns:
             raise ValueError(f"Interaction frame has no column '{column}'.")
+    too_small = frame["item_id"].to_numpy(np.int64) <= PADDING
+    if too_small.any():
+        raise DataError(
+            f"Item id {frame['item_id'].to_numpy()[too_small][0]}: item ids of sequences must "
+            f"be >= 1, as {PADDING} pads the histories of the sequence exports (fMRLRec, LRURec)."
+        )
     frame = frame.sort_values(["user_id", order_col, "item_id"], kind="stable")
     counts = frame.groupby("user_id", sort=True).size()
     frame = frame[frame["user_id"].isin(counts.index[counts >= 3])]
     if frame.empty:
-        raise ValueError("No user has the 3 interactions a leave-one-out split needs.")
+        raise DataError("No user has the 3 interactions a leave-one-out split needs.")
     item_ids = np.unique(frame["item_id"].to_numpy(np.int64))
     indices = np.searchsorted(item_ids, frame["item_id"].to_numpy(np.int64)) + 1
     users = frame["user_id"].to_numpy(np.int64)
@@ -104,7 +115,21 @@ def sequences_from_frame(frame: pd.DataFrame, order_col: str) -> SequenceSplit:
 def read_amazon_beauty(data_dir=None) -> pd.DataFrame:
     """Reads the P5/S3-Rec Amazon Beauty 5-core sequences (``sequential_data.txt[.gz]``).
 
-    Each line is ``user_id item_id item_id ...`` with items in chronological order.
+    Each line is ``user_id item_id item_id ...``: a user's whole history, items in chronological
+    order, fields separated by spaces. Rules, each enforced with a `DataError` naming the file,
+    the line and the value:
+
+    - User ids are integers in [0, 2**63 - 1]; item ids in [1, 2**63 - 1]. Item id 0 is
+      rejected because 0 is the padding value of the sequence exports (fMRLRec and LRURec
+      histories are left-padded with 0, `tfrec.export.SequenceServing`), so a real id can never
+      collide with it; a negative id, an id past int64, a decimal or a word is rejected too.
+    - Every line has a user id and at least one item; blank lines are ignored.
+    - The file is UTF-8 text; an empty file, a ``.gz`` that is truncated, corrupt or not gzip
+      at all, and non-UTF-8 bytes are rejected.
+    - Duplicate rows: a line repeating an earlier line exactly is dropped (the first kept) and
+      the number dropped is logged as a warning (logger ``tfrec.data.sequences``); a user on
+      two lines with different items is rejected (which history is meant is ambiguous). An item
+      repeated inside one line is kept: buying an item again is an event of the sequence.
 
     Args:
         data_dir: folder with the file; default found by `resolve_data_dir(.., "amazon-beauty-p5")`.
@@ -113,7 +138,8 @@ def read_amazon_beauty(data_dir=None) -> pd.DataFrame:
         DataFrame with int64 ``user_id``, ``item_id`` and ``position`` (0-based order in the line).
 
     Raises:
-        FileNotFoundError: no folder or file. ValueError: a non-integer field (names file, line).
+        FileNotFoundError: no folder or file.
+        DataError: (a `ValueError`) for any of the rules above, naming file, line and value.
     """
     folder = resolve_data_dir(data_dir, DATA_FOLDERS["beauty"])
     for name in ("sequential_data.txt", "sequential_data.txt.gz"):
@@ -122,22 +148,47 @@ def read_amazon_beauty(data_dir=None) -> pd.DataFrame:
             break
     else:
         raise FileNotFoundError(f"No sequential_data.txt(.gz) in {folder}.")
-    opener = gzip.open if path.suffix == ".gz" else open
+    data = read_bytes(path)
     users: list[int] = []
     items: list[int] = []
     positions: list[int] = []
-    with opener(path, "rt") as handle:
-        for line_number, line in enumerate(handle, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            try:
-                values = [int(field) for field in fields]
-            except ValueError as error:
-                raise ValueError(f"{path}, line {line_number}: {error}") from error
-            users.extend([values[0]] * (len(values) - 1))
-            items.extend(values[1:])
-            positions.extend(range(len(values) - 1))
+    first_line: dict[int, tuple[int, list[int]]] = {}  # user id -> (line, items)
+    duplicates: list[int] = []
+    hint = "; fields are separated by spaces: user_id item_id item_id ..."
+    for line_number, raw in enumerate(data.split(b"\n"), 1):
+        fields = decode_line(path, line_number, raw).split()
+        if not fields:
+            continue
+        user = parse_id(path, line_number, "user_id", fields[0], hint=hint)
+        if len(fields) < 2:
+            raise DataError(f"{path}, line {line_number}: user {user} has no items{hint}.")
+        line_items = [
+            parse_id(path, line_number, "item_id", field, minimum=1 + PADDING, hint=hint)
+            for field in fields[1:]
+        ]
+        if user in first_line:
+            earlier, earlier_items = first_line[user]
+            if earlier_items != line_items:
+                raise DataError(
+                    f"{path}, line {line_number}: user {user} already has a different sequence "
+                    f"on line {earlier}; each user's history must be on one line."
+                )
+            duplicates.append(line_number)
+            continue
+        first_line[user] = (line_number, line_items)
+        users.extend([user] * len(line_items))
+        items.extend(line_items)
+        positions.extend(range(len(line_items)))
+    if not users:
+        raise DataError(f"{path} is empty; expected lines of 'user_id item_id item_id ...'.")
+    if duplicates:
+        _LOGGER.warning(
+            "%s: dropped %d duplicate line(s) repeating an earlier line exactly (first at line "
+            "%d).",
+            path,
+            len(duplicates),
+            duplicates[0],
+        )
     return pd.DataFrame(
         {
             "user_id": np.asarray(users, np.int64),
@@ -150,13 +201,22 @@ def read_amazon_beauty(data_dir=None) -> pd.DataFrame:
 def read_sequences(dataset: str, data_dir=None) -> SequenceSplit:
     """Reads ``"beauty"`` (P5 order) or ``"ml-100k"`` (by timestamp) as a `SequenceSplit`.
 
+    Padding rule: item ids must be integers >= 1, since 0 is the padding value of the sequence
+    exports (fMRLRec, LRURec); the readers reject item id 0 and negative ids with a `DataError`
+    naming the file and line, so a real item can never collide with padding. (Item indices
+    inside the model are 1-based too, 0 being padding.)
+
     Raises:
-        ValueError: unknown dataset or malformed file. FileNotFoundError: missing files.
+        ValueError: unknown dataset.
+        DataError: (a `ValueError`) a malformed or empty file (see `read_amazon_beauty` and
+            `tfrec.data.movielens.read_ratings_file`), or no user with 3 interactions.
+        FileNotFoundError: missing files.
     """
     if dataset == "beauty":
         return sequences_from_frame(read_amazon_beauty(data_dir), "position")
     if dataset == "ml-100k":
-        return sequences_from_frame(read_movielens("ml-100k", data_dir), "timestamp")
+        frame = read_movielens("ml-100k", data_dir, min_item_id=1 + PADDING)
+        return sequences_from_frame(frame, "timestamp")
     raise ValueError(f"Unknown dataset '{dataset}'; expected one of {', '.join(DATASETS)}.")
 
 

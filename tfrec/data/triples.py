@@ -13,6 +13,8 @@ the key ``user * num_items + item`` in the sorted keys of the training pairs, so
 Python runs and memory stays at 8 bytes per interaction.
 """
 
+from tfrec.data.data_error import DataError
+
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
@@ -147,8 +149,9 @@ def bpr_triples(
         prefetched, with a known number of batches per epoch.
 
     Raises:
-        ValueError: if `batch_size` < 1, there are no interactions, a candidate index is out of
-            range, or some user has interacted with every candidate item (no negative exists).
+        ValueError: if `batch_size` < 1 or a candidate index is out of range.
+        DataError: (a `ValueError`) if there are no interactions, or some user has interacted
+            with every candidate item (no negative exists).
     """
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
@@ -156,7 +159,7 @@ def bpr_triples(
     num_users, num_items = matrix.shape
     keys = positive_keys(matrix)
     if keys.size == 0:
-        raise ValueError("No training interactions to build BPR triples from.")
+        raise DataError("No training interactions to build BPR triples from.")
     users = (keys // num_items).astype(np.int32)
     items = (keys % num_items).astype(np.int32)
     if candidate_items is None:
@@ -173,7 +176,7 @@ def bpr_triples(
     positives_among_candidates = np.bincount(users[is_candidate[items]], minlength=num_users)
     full = np.flatnonzero(positives_among_candidates >= len(candidates))
     if full.size:
-        raise ValueError(
+        raise DataError(
             f"User index {full[0]} has interacted with all {len(candidates)} candidate items, "
             "so no negative item exists for it; drop such users before BPR training."
         )

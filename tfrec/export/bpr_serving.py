@@ -116,6 +116,9 @@ class BPRServing(RecommenderServing):
             signatures["score_new_items"] = self.score_new_items
         return signatures
 
+    def metadata(self) -> dict:
+        return {**super().metadata(), "input": "user_id"}
+
     def warmup_requests(self):
         """One request per signature for ``assets.extra``."""
         some_user = self.user_row.export()[0].numpy()[:1].astype(np.int64)

@@ -62,6 +62,9 @@ class InteractionServing(RecommenderServing):
     def signatures(self) -> dict:
         return {"serving_default": self.serve}
 
+    def metadata(self) -> dict:
+        return {**super().metadata(), "input": "item_ids", "padding_id": PADDING_ID}
+
     def warmup_requests(self, num_requests: int = 2) -> dict:
         """Example requests for ``assets.extra`` (catalogue ids, padded), for server warm-up."""
         ids = self.item_ids.numpy()

@@ -20,8 +20,9 @@ class RecommenderServing(ServesModelWeights, tf.Module):
       with InvalidArgument;
     - a checked ``k`` (1 <= k <= number of items, InvalidArgument otherwise) and the exclusion
       of items the user already has, when `exclude_known`;
-    - `signatures()` for `tfrec.export.export_saved_model` and `warmup_requests()` (one example
-      request per signature for TF Serving's ``assets.extra``).
+    - `signatures()` for `tfrec.export.export_saved_model`, `warmup_requests()` (one example
+      request per signature for TF Serving's ``assets.extra``) and `metadata()` (the request
+      format, recorded in ``assets.extra/tfrec.json`` for `tfrec recommend`).
 
     The module exports the model's weights only, not its optimizer's slots.
 
@@ -95,3 +96,22 @@ class RecommenderServing(ServesModelWeights, tf.Module):
     def warmup_requests(self) -> dict:
         """Signature name -> list of example requests (dicts of numpy inputs) for warm-up."""
         raise NotImplementedError
+
+    def metadata(self) -> dict:
+        """What a client needs to know of the requests, JSON-serialisable.
+
+        Returns:
+            dict with ``input`` (the name of the request's id input: ``item_ids``, ``history``
+            or ``user_id``), ``padding_id`` (the id that pads a history; None for user ids),
+            ``max_len`` (a history's fixed length; None if any), ``default_k``, ``num_items``,
+            ``exclude_known`` and ``signatures`` (their names).
+        """
+        return {
+            "input": None,
+            "padding_id": None,
+            "max_len": None,
+            "default_k": self.default_k,
+            "num_items": self.num_items,
+            "exclude_known": self.exclude_known,
+            "signatures": list(self.signatures()),
+        }

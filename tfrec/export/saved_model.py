@@ -1,12 +1,17 @@
-"""Atomic SavedModel export for TF Serving, with warm-up requests.
+"""Atomic SavedModel export for TF Serving, with warm-up requests and tfrec's metadata.
 
 A TF Serving model folder holds numbered versions (``<export_base>/<version>/``) and the server
 loads any new number it sees. A version must therefore appear whole: tfrec writes it into a
 hidden temporary folder beside the final one and renames it into place
 (`tfrec.utils.atomic.atomic_output`), so a crash leaves at most a hidden ``.<version>.tmp-*``
 folder that the server ignores, never a half-written version.
+
+Beside the SavedModel, ``assets.extra/tfrec.json`` records what `tfrec recommend` and
+`tfrec evaluate` need to know of an export without its training data (model, dataset, protocol,
+split seed, request format). TF Serving neither loads nor serves ``assets.extra``.
 """
 
+import json
 import os
 import pathlib
 
@@ -16,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 WARMUP_FILE = "tf_serving_warmup_requests"
+METADATA_FILE = "tfrec.json"
 
 
 class _Untracked:
@@ -50,6 +56,41 @@ def next_version(export_base) -> int:
     export_base = pathlib.Path(export_base)
     versions = [int(p.name) for p in export_base.glob("*") if p.is_dir() and p.name.isdigit()]
     return max(versions, default=0) + 1
+
+
+def find_version(export_dir) -> pathlib.Path:
+    """The SavedModel folder of `export_dir`: itself if it is a version, else its highest version.
+
+    Args:
+        export_dir: a version folder (holding ``saved_model.pb``) or a TF Serving model folder of
+            numbered versions.
+
+    Returns:
+        The version folder, as a `pathlib.Path`.
+
+    Raises:
+        FileNotFoundError: if `export_dir` is neither, naming it.
+    """
+    export_dir = pathlib.Path(export_dir)
+    if (export_dir / "saved_model.pb").is_file():
+        return export_dir
+    versions = sorted(
+        (int(p.name), p)
+        for p in (export_dir.glob("*") if export_dir.is_dir() else [])
+        if p.name.isdigit() and (p / "saved_model.pb").is_file()
+    )
+    if not versions:
+        raise FileNotFoundError(
+            f"No SavedModel in {export_dir}: expected a saved_model.pb there or in a numbered "
+            "version folder inside."
+        )
+    return versions[-1][1]
+
+
+def read_metadata(version_dir) -> dict:
+    """The ``assets.extra/tfrec.json`` of an export version ({} if it has none)."""
+    path = pathlib.Path(version_dir) / "assets.extra" / METADATA_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def write_warmup_requests(export_dir, model_name: str, requests) -> pathlib.Path:
@@ -94,6 +135,7 @@ def export_saved_model(
     version=None,
     warmup_requests=None,
     model_name=None,
+    metadata=None,
 ) -> pathlib.Path:
     """Saves `module` as ``<export_base>/<version>`` atomically.
 
@@ -107,6 +149,8 @@ def export_saved_model(
         warmup_requests: optional dict for `write_warmup_requests`.
         model_name: str. Name used in warm-up requests; default: the folder name of
             `export_base`.
+        metadata: optional JSON-serialisable dict, written as ``assets.extra/tfrec.json``
+            (`read_metadata` reads it back).
 
     Returns:
         Path of the finished version folder.
@@ -124,6 +168,10 @@ def export_saved_model(
         tf.saved_model.save(module, str(staging), signatures=signatures)
         if warmup_requests:
             write_warmup_requests(staging, model_name or export_base.name, warmup_requests)
+        if metadata is not None:
+            folder = pathlib.Path(staging) / "assets.extra"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True))
         # mkdtemp creates 0700 folders; a server running as another user must read the version.
         for folder, _, _ in os.walk(staging):
             os.chmod(folder, 0o755)

@@ -1,7 +1,7 @@
 """TF Serving module for sequential recommenders: fMRLRec (one signature per size) and LRURec."""
 
 from tfrec.export.recommender_serving import RecommenderServing
-from tfrec.metrics.next_item_evaluation import history_mask
+from tfrec.metrics.next_item_evaluation import history_mask, model_sizes
 
 import numpy as np
 import tensorflow as tf
@@ -135,6 +135,23 @@ class SequenceServing(RecommenderServing):
 
     def signatures(self) -> dict:
         return dict(self._signatures)
+
+    def metadata(self) -> dict:
+        """The base's, with ``sizes``: the model width each signature scores at."""
+        sizes = {
+            name: int(name[len("serving_size_") :])
+            for name in self._signatures
+            if name.startswith("serving_size_")
+        }
+        # serving_default is the largest exported size, or a one-size model's own width.
+        sizes["serving_default"] = max(sizes.values(), default=model_sizes(self.model)[-1])
+        return {
+            **super().metadata(),
+            "input": "history",
+            "padding_id": PADDING_ID,
+            "max_len": self.max_len,
+            "sizes": sizes,
+        }
 
     def warmup_requests(self) -> dict:
         history = np.full((1, self.max_len), PADDING_ID, np.int64)

@@ -13,6 +13,8 @@ References:
 import os
 import pathlib
 
+from tfrec.data.data_error import DataError
+
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
@@ -68,8 +70,9 @@ def image_features(
         float32 array `[len(paths), d]`, row n for ``paths[n]``.
 
     Raises:
-        ValueError: for an unknown backbone, an empty `paths`, batch_size < 1, or a file that
-            is not a decodable image (named in the message).
+        ValueError: for an unknown backbone, an empty `paths` or batch_size < 1.
+        DataError: (a `ValueError`) for a file that is not a decodable image (named in the
+            message).
         FileNotFoundError: naming the first missing file.
     """
     paths = [str(pathlib.Path(p)) for p in paths]
@@ -105,6 +108,6 @@ def image_features(
             batch = next(iterator)
         except tf.errors.InvalidArgumentError as error:
             bad = _first_unreadable(paths[start : start + int(batch_size)])
-            raise ValueError(f"Cannot decode image file {bad}: {error.message}") from None
+            raise DataError(f"Cannot decode image file {bad}: {error.message}") from None
         outputs.append(np.asarray(model(batch, training=False), np.float32))
     return np.concatenate(outputs, axis=0)

@@ -1,6 +1,6 @@
 """BPR-MF: matrix factorisation with item biases trained on BPR-OPT (Rendle et al., UAI 2009)."""
 
-from tfrec.models.vbpr import VBPR
+from tfrec.models.vbpr import BIAS_REGULARIZATION, FACTOR_REGULARIZATION, VBPR
 from tfrec.utils.serialization import register_serializable
 
 
@@ -15,8 +15,9 @@ class BPRMF(VBPR):
         num_users: int. Number of users U.
         num_items: int. Number of items I.
         num_factors: int. Latent dimension K. Default 20.
-        factor_regularization: float. L2 weight on gamma_u, gamma_i. Default 1e-4.
-        bias_regularization: float. L2 weight on beta_i. Default 1e-4.
+        factor_regularization: float. L2 weight on gamma_u, gamma_i. Default 3e-3 (chosen on
+            validation AUC, see `tfrec.models.vbpr.FACTOR_REGULARIZATION`).
+        bias_regularization: float. L2 weight on beta_i. Default 3e-3.
         initializer_stddev: float. Std-dev of the factors' normal initialiser. Default 0.01.
         **kwargs: passed to `keras.Model`.
 
@@ -35,8 +36,8 @@ class BPRMF(VBPR):
         num_users: int,
         num_items: int,
         num_factors: int = 20,
-        factor_regularization: float = 1e-4,
-        bias_regularization: float = 1e-4,
+        factor_regularization: float = FACTOR_REGULARIZATION,
+        bias_regularization: float = BIAS_REGULARIZATION,
         initializer_stddev: float = 0.01,
         **kwargs,
     ):

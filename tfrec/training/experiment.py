@@ -17,6 +17,7 @@ import random
 import shutil
 import time
 
+from tfrec.training.config_error import ConfigError
 from tfrec.training.training_config import TrainingConfig
 from tfrec.utils.atomic import atomic_output
 
@@ -40,6 +41,8 @@ class Experiment:
     Attributes:
         name: str. The model's command name (``"mult-vae"``); names the export folder.
         dataset: str. Dataset name, for logs and the metrics file.
+        protocol: str. The evaluation protocol (``"heldout-users"``, ``"leave-one-out"``,
+            ``"next-item"``), recorded in the export for `tfrec evaluate`.
         monitor: str. Validation metric (a key of `validation_metrics`) that chooses the epoch.
         monitor_mode: "max" or "min".
         supports_distribute: bool. Whether Horovod / multi-worker training is implemented.
@@ -48,6 +51,7 @@ class Experiment:
 
     name = "experiment"
     dataset = ""
+    protocol = ""
     monitor = ""
     monitor_mode = "max"
     supports_distribute = False
@@ -109,6 +113,14 @@ class Experiment:
         """Extra entries of the metrics file (model options, split sizes)."""
         return {}
 
+    def protocol_settings(self) -> dict:
+        """The options that, with the dataset and the seed, rebuild the test split and metrics.
+
+        Recorded in the export's ``assets.extra/tfrec.json``, so that `tfrec evaluate` scores
+        the same test users as the training run (JSON-serialisable values).
+        """
+        return {}
+
 
 def set_seed(seed: int) -> None:
     """Seeds Python, numpy and TensorFlow (`tf_keras.utils.set_random_seed`)."""
@@ -120,7 +132,7 @@ def set_seed(seed: int) -> None:
 def local_batch_size(batch_size: int, context) -> int:
     """The per-worker batch: the global `batch_size` / world size, which must divide evenly."""
     if batch_size % context.world_size:
-        raise ValueError(
+        raise ConfigError(
             f"batch_size {batch_size} (global) must be divisible by the world size "
             f"{context.world_size}."
         )
@@ -159,7 +171,7 @@ def write_metrics(path, payload: dict) -> None:
 
 
 def check_writable(path, what: str) -> None:
-    """Raises ValueError naming `what` if `path`'s folder cannot be created or written."""
+    """Raises `ConfigError` naming `what` if `path`'s folder cannot be created or written."""
     import os
 
     path = pathlib.Path(path)
@@ -168,7 +180,7 @@ def check_writable(path, what: str) -> None:
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"{what} {path}: {existing} is not a writable folder.")
+        raise ConfigError(f"{what} {path}: {existing} is not a writable folder.")
 
 
 class _TerminateOnNaNRecorded(keras.callbacks.TerminateOnNaN):
@@ -205,7 +217,9 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
         experiment's own entries. Non-chief workers return ``{"rank": ...}`` only.
 
     Raises:
-        ValueError: for a bad config value or an unwritable output path (before training).
+        ConfigError: (a `ValueError`) for a bad config value, an unwritable output path or
+            a distribute kind the experiment lacks (before any data is read).
+        DataError: (a `ValueError`) from the experiment's readers, for a bad input file.
         TrainingDiverged: if the loss became NaN or infinite, or the chosen epoch's validation
             metric is not finite; then no metrics file and no export are written.
     """
@@ -214,7 +228,7 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
     config = dataclasses.replace(config or TrainingConfig())
     config.validate(partial=True)  # what the caller gave, before any data is read
     if config.distribute != "none" and not experiment.supports_distribute:
-        raise ValueError(f"{experiment.name} does not support distribute={config.distribute!r}.")
+        raise ConfigError(f"{experiment.name} does not support distribute={config.distribute!r}.")
     for path, what in (
         (config.metrics_out, "metrics_out"),
         (config.export_dir if config.export else None, "export_dir folder"),
@@ -300,11 +314,20 @@ def export(experiment: Experiment, model, config: TrainingConfig) -> pathlib.Pat
         pathlib.Path("saved_models") / experiment.name.replace("-", "_")
     )
     serving = experiment.serving(model)
+    metadata = {
+        "model": experiment.name,
+        "dataset": experiment.dataset,
+        "protocol": experiment.protocol,
+        "seed": config.seed,  # seeds the split that `tfrec evaluate` rebuilds
+        "protocol_settings": experiment.protocol_settings(),
+        **serving.metadata(),
+    }
     return export_saved_model(
         serving,
         export_dir,
         signatures=serving.signatures(),
         warmup_requests=serving.warmup_requests(),
+        metadata=metadata,
     )
 
 

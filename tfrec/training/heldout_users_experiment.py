@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from tfrec.training.config_error import ConfigError
 from tfrec.training.experiment import Experiment
 
 import numpy as np
@@ -76,13 +77,15 @@ class HeldOutUsersExperiment(Experiment):
             Mult-VAE/Mult-DAE (default 0.9, 0.999, 1e-7, tf_keras's).
 
     Raises:
-        ValueError: on an unknown model or dataset, or a non-positive user count.
+        ConfigError: (a `ValueError`) on an unknown model or dataset, or a non-positive user
+            count.
 
     References:
         - [Liang et al., 2018](https://arxiv.org/abs/1802.05814). Variational Autoencoders for
           Collaborative Filtering. WWW.
     """
 
+    protocol = "heldout-users"
     monitor = "ndcg@100"
     supports_distribute = True
 
@@ -108,9 +111,9 @@ class HeldOutUsersExperiment(Experiment):
         adam_epsilon: float = 1e-7,
     ):
         if model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}, got {model!r}.")
+            raise ConfigError(f"model must be one of {MODELS}, got {model!r}.")
         if dataset not in DEFAULT_HELDOUT_USERS:
-            raise ValueError(
+            raise ConfigError(
                 f"dataset must be one of {tuple(DEFAULT_HELDOUT_USERS)}, got {dataset!r}."
             )
         self.name = model
@@ -124,7 +127,7 @@ class HeldOutUsersExperiment(Experiment):
         self.test_users = test_users or self.validation_users
         for name in ("validation_users", "test_users"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}.")
+                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}.")
         self.rating_threshold = rating_threshold
         self.min_user_interactions = min_user_interactions
         self.hidden_dims = hidden_dims
@@ -263,6 +266,14 @@ class HeldOutUsersExperiment(Experiment):
 
     def example_input(self):
         return np.zeros((1, self.split.num_items), np.float32)
+
+    def protocol_settings(self) -> dict:
+        return {
+            "validation_users": self.validation_users,
+            "test_users": self.test_users,
+            "rating_threshold": self.rating_threshold,
+            "min_user_interactions": self.min_user_interactions,
+        }
 
     def serving(self, model):
         from tfrec.export.interaction_serving import InteractionServing

@@ -102,6 +102,7 @@ class NextItemExperiment(Experiment):
     """
 
     name = "fmrlrec"
+    protocol = "next-item"
     monitor = "ndcg@10"
 
     def __init__(

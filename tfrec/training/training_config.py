@@ -2,6 +2,8 @@
 
 import dataclasses
 
+from tfrec.training.config_error import ConfigError
+
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
@@ -40,7 +42,8 @@ class TrainingConfig:
         verbose: 0, 1 or 2. Keras verbosity; 0 also silences tfrec's own progress output.
 
     Raises:
-        ValueError: from `validate` when a value is out of range, naming the field.
+        ConfigError: (a `ValueError`) from `validate` when a value is out of range, naming the
+            field.
     """
 
     epochs: int | None = None
@@ -71,7 +74,7 @@ class TrainingConfig:
         return dataclasses.replace(self, **filled)
 
     def validate(self, partial: bool = False) -> None:
-        """Raises ValueError naming the first field whose value is out of range.
+        """Raises `ConfigError` naming the first field whose value is out of range.
 
         Args:
             partial: bool. Skip the fields still None (before the experiment's defaults).
@@ -85,9 +88,9 @@ class TrainingConfig:
             _check_positive(name, getattr(self, name), allow_none=True)
         if not (partial and self.learning_rate is None):
             if self.learning_rate is None or not self.learning_rate > 0:
-                raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}.")
+                raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}.")
         if not self.warmup_epochs >= 0:
-            raise ValueError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}.")
+            raise ConfigError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}.")
         choices = {
             "precision": PRECISIONS,
             "distribute": DISTRIBUTE_KINDS,
@@ -96,11 +99,11 @@ class TrainingConfig:
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
+                raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
 
 
 def _check_positive(name, value, allow_none=False):
     if value is None and allow_none:
         return
     if value is None or isinstance(value, bool) or int(value) != value or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}.")

@@ -1,0 +1,18 @@
+"""The error of a training setting a user must fix."""
+
+
+class ConfigError(ValueError):
+    """A training setting out of range or unusable: a user's mistake, named by its field.
+
+    Raised by `TrainingConfig.validate`, by `run_experiment`'s checks before any data is read
+    (an unwritable output path, a distribute kind the experiment lacks, a global batch the
+    workers cannot share) and by the argument checks of the experiments' constructors. The
+    ``tfrec`` command prints it on one line and exits with status 2, as for a
+    `tfrec.data.DataError` in an input file. A subclass of `ValueError`, as the checks raised
+    before.
+
+    Example:
+        >>> from tfrec.training import ConfigError
+        >>> issubclass(ConfigError, ValueError)
+        True
+    """
