@@ -12,6 +12,7 @@ MODULES_WITH_EXAMPLES = [
     "tfrec.models.mult_vae",
     "tfrec.models.vbpr",
     "tfrec.optimizers.lazy_adam",
+    "tfrec.plots",
     "tfrec.schedules.linear_scaling_warmup",
     "tfrec.training.config_error",
 ]

@@ -38,6 +38,7 @@ _SUBPACKAGES = (
     "metrics",
     "models",
     "optimizers",
+    "plots",
     "schedules",
     "training",
     "utils",

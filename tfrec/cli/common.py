@@ -195,9 +195,10 @@ def add_training_arguments(
     """Adds the flags of `fit`-trained models, with the model's defaults.
 
     --epochs --batch-size --learning-rate --patience --precision --checkpoint-dir
-    --steps-per-execution --jit-compile --base-batch-size --lr-scaling --warmup-epochs, and with
-    `distribute` also --distribute --threads-per-worker. `epochs_help` replaces the help of
-    --epochs (for a model whose epochs are not passes over the data, or whose cap depends on it).
+    --tensorboard-dir --profile-batch --steps-per-execution --jit-compile --base-batch-size
+    --lr-scaling --warmup-epochs, and with `distribute` also --distribute --threads-per-worker.
+    `epochs_help` replaces the help of --epochs (for a model whose epochs are not passes over the
+    data, or whose cap depends on it).
     """
     from tfrec.distribute import DISTRIBUTE_KINDS
     from tfrec.schedules.linear_scaling_warmup import SCALING_RULES
@@ -240,6 +241,18 @@ def add_training_arguments(
         default=None,
         help="Save the training state here every epoch; rerunning the same command with the "
         "same folder resumes a killed run. Removed once the run has finished.",
+    )
+    group.add_argument(
+        "--tensorboard-dir",
+        default=None,
+        help="Write TensorBoard logs here: per epoch the loss, every validation metric, the "
+        "learning rate (and Mult-VAE's KL weight beta). View with `tensorboard --logdir DIR`.",
+    )
+    group.add_argument(
+        "--profile-batch",
+        type=non_negative_int,
+        default=0,
+        help="Profile this training batch into --tensorboard-dir (default 0: off).",
     )
     group = parser.add_argument_group("execution speed")
     group.add_argument(

@@ -5,8 +5,9 @@ Each trainable model is a sub-command of ``tfrec train``. Its flags live in a mo
 protocol is a `tfrec.training.Experiment` run by `tfrec.training.run_experiment`, the same for
 every model. The table below maps sub-command names to those modules.
 
-``tfrec recommend`` and ``tfrec evaluate`` query and evaluate an export; their modules provide
-``add_arguments(parser)`` and ``run(args)``, which returns the exit status.
+``tfrec recommend`` and ``tfrec evaluate`` query and evaluate an export, ``tfrec plot`` draws
+training runs; their modules provide ``add_arguments(parser)`` and ``run(args)``, which returns
+the exit status.
 """
 
 import argparse
@@ -37,6 +38,10 @@ COMMANDS = {
     "evaluate": (
         "tfrec.cli.evaluate",
         "Evaluate a SavedModel export on its protocol's test users, through its signatures.",
+    ),
+    "plot": (
+        "tfrec.cli.plot",
+        "Plot the validation curves of `tfrec train --metrics-out` files on one figure.",
     ),
 }
 

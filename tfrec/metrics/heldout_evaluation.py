@@ -1,6 +1,9 @@
 """Evaluation of a recommender on held-out users (fold-in items in, target items ranked)."""
 
+import math
+
 from tfrec.metrics.ranking import average_precision_at_k, mask_scores, ndcg_at_k, recall_at_k
+from tfrec.utils.progress import progress_bar
 
 import numpy as np
 
@@ -13,6 +16,7 @@ def evaluate_heldout_users(
     ndcg_ks=(100,),
     batch_size: int = 1000,
     map_ks=(),
+    verbose: int = 0,
 ) -> dict:
     """Recall@K, NDCG@K and MAP@K over the full item ranking, fold-in items masked.
 
@@ -30,6 +34,7 @@ def evaluate_heldout_users(
         ndcg_ks: ints. Cut-offs for NDCG@K.
         batch_size: int. Users scored at once.
         map_ks: ints. Cut-offs for MAP@K (`average_precision_at_k`). Default none.
+        verbose: int. 1 shows a `tf_keras.utils.Progbar` over the batches; 0 (default) is silent.
 
     Returns:
         dict: ``"recall@K"``, ``"ndcg@K"`` and ``"map@K"`` means (floats), ``"users"`` evaluated and
@@ -53,7 +58,8 @@ def evaluate_heldout_users(
         | {f"ndcg@{k}": 0.0 for k in ndcg_ks}
         | {f"map@{k}": 0.0 for k in map_ks}
     )
-    for start in range(0, rows.size, batch_size):
+    progress = progress_bar(math.ceil(rows.size / batch_size), verbose)
+    for batch_index, start in enumerate(range(0, rows.size, batch_size)):
         batch = rows[start : start + batch_size]
         x = fold_in[batch].toarray().astype(np.float32)
         scores = mask_scores(np.asarray(score_fn(x)), fold_in[batch])
@@ -64,6 +70,8 @@ def evaluate_heldout_users(
             sums[f"ndcg@{k}"] += float(ndcg_at_k(scores, y, k).sum())
         for k in map_ks:
             sums[f"map@{k}"] += float(average_precision_at_k(scores, y, k).sum())
+        if progress:
+            progress.update(batch_index + 1)
     results = {name: total / rows.size for name, total in sums.items()}
     results["users"] = int(rows.size)
     results["users_without_targets"] = int((~has_target).sum())

@@ -5,6 +5,7 @@ import weakref
 from tfrec.data.sequences import pad_left
 from tfrec.metrics.ndcg import NDCGAtK
 from tfrec.metrics.recall import RecallAtK
+from tfrec.utils.progress import progress_bar
 
 import numpy as np
 import tensorflow as tf
@@ -69,7 +70,14 @@ def _evaluation_step(model, mask_history: bool, cutoffs: tuple):
 
 
 def evaluate_next_item(
-    model, histories, targets, max_len: int, batch_size: int, mask_history: bool, cutoffs=CUTOFFS
+    model,
+    histories,
+    targets,
+    max_len: int,
+    batch_size: int,
+    mask_history: bool,
+    cutoffs=CUTOFFS,
+    verbose: int = 0,
 ):
     """Full-ranking NDCG@K and Recall@K at every Matryoshka size from one forward pass.
 
@@ -82,6 +90,7 @@ def evaluate_next_item(
         batch_size: int. Users per forward pass.
         mask_history: bool. Set scores of items in the history to -inf before ranking.
         cutoffs: the K values.
+        verbose: int. 1 shows a `tf_keras.utils.Progbar` over the batches; 0 (default) is silent.
 
     Returns:
         {size: {"ndcg@K": float, "recall@K": float, ...}} over all users.
@@ -99,11 +108,14 @@ def evaluate_next_item(
             metric.reset_state()
 
     inputs = pad_left(histories, max_len)
-    for start in range(0, len(inputs), batch_size):
+    progress = progress_bar(-(-len(inputs) // batch_size), verbose)
+    for batch_index, start in enumerate(range(0, len(inputs), batch_size)):
         step(
             tf.constant(inputs[start : start + batch_size]),
             tf.constant(targets[start : start + batch_size]),
         )
+        if progress:
+            progress.update(batch_index + 1)
     return {
         size: {name: float(metric.result()) for name, metric in by_name.items()}
         for size, by_name in zip(sizes, metrics)

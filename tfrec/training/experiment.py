@@ -2,11 +2,11 @@
 
 `run_experiment` does, for every model: seed, precision and distribute context; `compile` in the
 context's scope; `fit` with the context's callbacks, the experiment's validation callback,
-`EarlyStopping` (best weights restored), `TerminateOnNaN` and, given a checkpoint folder,
-`BackupAndRestore`; evaluation on test users; export through the experiment's
-`tfrec.export.RecommenderServing`; one metrics-JSON schema. An `Experiment` supplies only what
-differs between protocols: its split, model, training data, validation and test evaluation and
-serving module.
+`EarlyStopping` (best weights restored), `TerminateOnNaN`, given a checkpoint folder
+`BackupAndRestore` and, given a TensorBoard folder, `TensorBoard` (on the chief); evaluation
+on test users; export through the experiment's `tfrec.export.RecommenderServing`; one
+metrics-JSON schema. An `Experiment` supplies only what differs between protocols: its split,
+model, training data, validation and test evaluation and serving module.
 """
 
 import dataclasses
@@ -47,6 +47,8 @@ class Experiment:
         monitor_mode: "max" or "min".
         supports_distribute: bool. Whether Horovod / multi-worker training is implemented.
         closed_form: bool. The model is solved in closed form (no `fit`, no validation curve).
+        verbose: int. Keras verbosity of the run, set by `run_experiment` before `test_metrics`
+            (`TrainingConfig.verbose`): at 1, a long test evaluation shows a progress bar.
     """
 
     name = "experiment"
@@ -56,6 +58,7 @@ class Experiment:
     monitor_mode = "max"
     supports_distribute = False
     closed_form = False
+    verbose = 0
 
     def load(self, context, seed: int) -> None:
         """Reads and splits the data (a split seeded by `seed`); prints a summary on the chief."""
@@ -202,6 +205,20 @@ class _TerminateOnNaNRecorded(keras.callbacks.TerminateOnNaN):
             self.stopped_at, self.loss = self.epoch, float(loss)
 
 
+class _TensorBoard(keras.callbacks.TensorBoard):
+    """`TensorBoard` that also logs the optimizer's learning rate at every epoch's end.
+
+    Keras logs the rate only when it follows a schedule; this logs the rate of the last update
+    (a schedule's value at that step) either way, as ``learning_rate``. The shared logs are left
+    untouched, so the metrics file does not depend on whether TensorBoard is on.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        logs["learning_rate"] = float(keras.backend.get_value(self.model.optimizer.learning_rate))
+        super().on_epoch_end(epoch, logs)
+
+
 def run_experiment(experiment: Experiment, config: TrainingConfig | None = None) -> dict:
     """Trains, selects the epoch, evaluates, exports and reports one experiment.
 
@@ -233,6 +250,7 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
         (config.metrics_out, "metrics_out"),
         (config.export_dir if config.export else None, "export_dir folder"),
         (config.checkpoint_dir, "checkpoint_dir folder"),
+        (config.tensorboard_dir, "tensorboard_dir folder"),
     ):
         if path:
             check_writable(path, what)
@@ -265,6 +283,7 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
     if not context.is_chief:
         return {"rank": context.rank, "train_seconds": train_seconds}
 
+    experiment.verbose = config.verbose
     test = experiment.test_metrics(model)
     validation = experiment.validation_metrics(model)
     if not experiment.closed_form and not math.isfinite(validation[experiment.monitor]):
@@ -381,6 +400,9 @@ def _fit(experiment, config, context, model, local_batch, steps_per_epoch):
         early_stopping,
         nan_stop,
     ]
+    if config.tensorboard_dir and context.is_chief:
+        # After the validation callback, so that the val_ metrics are in the logs it writes.
+        callbacks.append(_TensorBoard(config.tensorboard_dir, profile_batch=config.profile_batch))
     if checkpoint_dir is not None:
         callbacks.append(
             keras.callbacks.BackupAndRestore(

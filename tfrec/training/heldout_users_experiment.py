@@ -240,7 +240,7 @@ class HeldOutUsersExperiment(Experiment):
             steps_per_epoch,
         )
 
-    def _evaluate(self, model, fold_in, target) -> dict:
+    def _evaluate(self, model, fold_in, target, verbose: int = 0) -> dict:
         from tfrec.metrics import evaluate_heldout_users
 
         return evaluate_heldout_users(
@@ -250,6 +250,7 @@ class HeldOutUsersExperiment(Experiment):
             RECALL_KS,
             NDCG_KS,
             map_ks=MAP_KS,
+            verbose=verbose,
         )
 
     def validation_metrics(self, model) -> dict:
@@ -257,7 +258,9 @@ class HeldOutUsersExperiment(Experiment):
         return {name: value for name, value in result.items() if "@" in name}
 
     def test_metrics(self, model) -> dict:
-        return self._evaluate(model, self.split.test_fold_in, self.split.test_target)
+        return self._evaluate(
+            model, self.split.test_fold_in, self.split.test_target, verbose=self.verbose
+        )
 
     def print_test_metrics(self, test: dict) -> None:
         print(f"Test ({test['users']} held-out users, fold-in items masked):")

@@ -246,14 +246,22 @@ class NextItemExperiment(Experiment):
 
         return {"x": training_dataset(self.inputs, self.labels, local_batch_size, seed=seed)}
 
-    def _evaluate(self, model, stage: str, mask_history: bool | None = None) -> dict:
+    def _evaluate(
+        self, model, stage: str, mask_history: bool | None = None, verbose: int = 0
+    ) -> dict:
         from tfrec.metrics.next_item_evaluation import evaluate_next_item
 
         if mask_history is None:
             mask_history = self.mask_history
         histories, targets = self.split.evaluation_sequences(stage)
         return evaluate_next_item(
-            model, histories, targets, self.max_len, self.eval_batch_size, mask_history
+            model,
+            histories,
+            targets,
+            self.max_len,
+            self.eval_batch_size,
+            mask_history,
+            verbose=verbose,
         )
 
     def validation_metrics(self, model) -> dict:
@@ -271,8 +279,10 @@ class NextItemExperiment(Experiment):
         ``history_not_masked/``): fMRLRec's paper ranks with the history, LRURec's without it,
         and the two are compared both ways. Only the run's own rule selects epochs.
         """
-        own = self._evaluate(model, "test")
-        other = self._evaluate(model, "test", mask_history=not self.mask_history)
+        own = self._evaluate(model, "test", verbose=self.verbose)
+        other = self._evaluate(
+            model, "test", mask_history=not self.mask_history, verbose=self.verbose
+        )
         prefix = OTHER_RULE_PREFIX[not self.mask_history]
         return {
             str(size): {

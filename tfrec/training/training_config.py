@@ -35,6 +35,10 @@ class TrainingConfig:
         checkpoint_dir: str. Folder for the state a killed run resumes from (weights, optimizer,
             epoch, early-stopping state); rerunning with the same folder continues the run.
             Deleted after a successful run. None: no checkpoints.
+        tensorboard_dir: str. Folder of TensorBoard event files: per epoch the loss, every
+            validation metric, the learning rate and the model's logged values (Mult-VAE's KL
+            weight ``beta``). Written by the chief only. None: no TensorBoard logs.
+        profile_batch: int. Profile this training batch into `tensorboard_dir` (0: off).
         export_dir: str. TF Serving model folder; a new numbered version is written inside
             (None: ``saved_models/<model>``).
         export: bool. Write a SavedModel.
@@ -60,6 +64,8 @@ class TrainingConfig:
     steps_per_execution: int | None = None
     jit_compile: bool = False
     checkpoint_dir: str | None = None
+    tensorboard_dir: str | None = None
+    profile_batch: int = 0
     export_dir: str | None = None
     export: bool = True
     metrics_out: str | None = None
@@ -89,6 +95,10 @@ class TrainingConfig:
         if not (partial and self.learning_rate is None):
             if self.learning_rate is None or not self.learning_rate > 0:
                 raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}.")
+        if isinstance(self.profile_batch, bool) or not (
+            int(self.profile_batch) == self.profile_batch and self.profile_batch >= 0
+        ):
+            raise ConfigError(f"profile_batch must be an integer >= 0, got {self.profile_batch!r}.")
         if not self.warmup_epochs >= 0:
             raise ConfigError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}.")
         choices = {

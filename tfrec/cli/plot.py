@@ -1,0 +1,49 @@
+"""``tfrec plot RUN.json [RUN.json ...] --out FIGURE.png``: training runs on one figure.
+
+The validation curves of the metrics files written by ``tfrec train --metrics-out`` (one panel
+per metric, one line per run, the chosen epoch marked) and, for fMRLRec runs, test NDCG@10 by
+Matryoshka size; `tfrec.plots.plot_runs` draws it.
+"""
+
+import argparse
+import sys
+
+from tfrec.data.data_error import DataError
+
+USAGE_ERROR = 2
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "runs", nargs="+", metavar="RUN.json", help="Metrics files of `tfrec train --metrics-out`."
+    )
+    parser.add_argument(
+        "--out", required=True, help="The figure's file; PNG unless the suffix says otherwise."
+    )
+    parser.add_argument(
+        "--metrics",
+        type=_names,
+        default=None,
+        help="Comma-separated curve names to plot, e.g. loss,val_ndcg@100 (default: all).",
+    )
+
+
+def _names(text: str) -> list:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated curve names, got {text!r}")
+    return names
+
+
+def run(args) -> int:
+    """Runs ``tfrec plot``; returns 0, or 2 after a one-line error."""
+    from tfrec.plots import plot_runs
+
+    try:
+        plot_runs(args.runs, out=args.out, metrics=args.metrics)
+    except (DataError, OSError) as error:
+        message = " ".join(str(error).split())
+        print(f"tfrec: error: {message}", file=sys.stderr)
+        return USAGE_ERROR
+    print(f"Figure written to {args.out}")
+    return 0

@@ -1,0 +1,145 @@
+"""Figures of training runs from the metrics files of ``tfrec train --metrics-out``.
+
+`plot_runs` draws one or several runs on one figure, for a notebook or, through ``tfrec plot``,
+a file. It uses matplotlib's object API (no pyplot, no global state): saving renders with Agg.
+"""
+
+import json
+import math
+import pathlib
+
+from tfrec.data.data_error import DataError
+
+__all__ = ["SIZE_METRIC", "plot_runs"]
+
+# The test metric of the by-size panel of fMRLRec runs.
+SIZE_METRIC = "ndcg@10"
+
+
+def plot_runs(runs, out=None, metrics=None):
+    """Plots the validation curves of runs, and fMRLRec's test NDCG@10 by Matryoshka size.
+
+    One panel per metric of the runs' ``validation_curve`` (``loss``, ``val_ndcg@100``, ...),
+    one line per run labelled by its file's stem, with the run's chosen epoch (``best_epoch``)
+    marked. Runs with ``matryoshka_sizes`` (fMRLRec) add a panel of test NDCG@10 by size, on a
+    log2 axis.
+
+    Args:
+        runs: a metrics file path (str or `pathlib.Path`) or an already loaded metrics dict, or
+            a sequence of them. A dict is labelled by its ``model`` entry.
+        out: str or path. Where to save the figure (format from the suffix, PNG by default);
+            None: not saved.
+        metrics: sequence of str. The curve names to plot, in this order (default: every
+            name, ``loss`` first, then the validation metrics, then the rest).
+
+    Returns:
+        The `matplotlib.figure.Figure`.
+
+    Raises:
+        DataError: (a `ValueError`) for a file that is not JSON or has no
+            ``validation_curve``, or when nothing is left to plot.
+        OSError: if a file cannot be read or `out` cannot be written.
+
+    Example:
+        >>> import tfrec.plots
+        >>> run = {"model": "mult-vae", "best_epoch": 2,
+        ...        "validation_curve": {"loss": [9.0, 8.0], "val_ndcg@100": [0.3, 0.4]}}
+        >>> figure = tfrec.plots.plot_runs(run)
+        >>> [axes.get_title() for axes in figure.axes]
+        ['loss', 'val_ndcg@100']
+    """
+    from matplotlib.figure import Figure
+
+    if isinstance(runs, (str, pathlib.Path, dict)):
+        runs = [runs]
+    loaded = [_load(run, index) for index, run in enumerate(runs)]
+    if not loaded:
+        raise DataError("No runs to plot.")
+    names = list(metrics) if metrics else _curve_names(run for _, run in loaded)
+    sized = [(label, run) for label, run in loaded if run.get("matryoshka_sizes")]
+    panels = len(names) + (1 if sized else 0)
+    if not panels:
+        raise DataError("Nothing to plot: the runs have no validation curves.")
+    columns = min(3, panels)
+    rows = math.ceil(panels / columns)
+    figure = Figure(figsize=(4.5 * columns, 3.2 * rows), layout="constrained")
+    grid = figure.subplots(rows, columns, squeeze=False).ravel()
+    colors = {label: f"C{index % 10}" for index, (label, _) in enumerate(loaded)}
+    for axes, name in zip(grid, names):
+        for label, run in loaded:
+            _plot_curve(axes, run, name, label, colors[label])
+        axes.set_title(name)
+        axes.set_xlabel("epoch")
+        axes.grid(alpha=0.3)
+    if sized:
+        axes = grid[len(names)]
+        sizes = set()
+        for label, run in sized:
+            sizes.update(_plot_sizes(axes, run, label, colors[label]))
+        axes.set_title(f"test {SIZE_METRIC} by Matryoshka size")
+        axes.set_xlabel("size")
+        axes.set_xscale("log", base=2)
+        axes.set_xticks(sorted(sizes), [str(size) for size in sorted(sizes)])
+        axes.grid(alpha=0.3)
+    for axes in grid[panels:]:
+        figure.delaxes(axes)
+    grid[0].legend(fontsize="small")
+    if out is not None:
+        out = pathlib.Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(out, format=out.suffix.lstrip(".").lower() or "png", dpi=120)
+    return figure
+
+
+def _load(run, index: int) -> tuple:
+    """(label, metrics dict) of a path or a dict; checks the ``validation_curve``."""
+    if isinstance(run, dict):
+        label = str(run.get("model") or f"run {index + 1}")
+        where = f"Run {label!r}"
+    else:
+        path = pathlib.Path(run)
+        try:
+            run = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise DataError(f"{path} is not a JSON metrics file: {error}") from None
+        label, where = path.stem, str(path)
+    if not isinstance(run, dict) or not isinstance(run.get("validation_curve"), dict):
+        raise DataError(
+            f"{where} has no validation_curve: not a metrics file of `tfrec train --metrics-out`."
+        )
+    return label, run
+
+
+def _curve_names(runs) -> list:
+    """Every curve name of the runs: ``loss``, then ``val_`` metrics, then the rest."""
+    names: list[str] = []
+    for run in runs:
+        names += [name for name in run["validation_curve"] if name not in names]
+    return sorted(names, key=lambda name: (name != "loss", not name.startswith("val_")))
+
+
+def _plot_curve(axes, run: dict, name: str, label: str, color: str) -> None:
+    values = run["validation_curve"].get(name)
+    if not values:
+        return
+    values = [math.nan if value is None else float(value) for value in values]
+    epochs = range(1, len(values) + 1)
+    axes.plot(epochs, values, color=color, label=label, marker="." if len(values) < 30 else None)
+    best = run.get("best_epoch")
+    if isinstance(best, int) and 1 <= best <= len(values):
+        axes.plot([best], [values[best - 1]], color=color, marker="*", markersize=12)
+
+
+def _plot_sizes(axes, run: dict, label: str, color: str) -> tuple:
+    """Plots a run's test metric by size; returns the sizes plotted."""
+    test = run.get("test") or {}
+    points = [
+        (int(size), float(test[str(size)][SIZE_METRIC]))
+        for size in run["matryoshka_sizes"]
+        if SIZE_METRIC in test.get(str(size), {})
+    ]
+    if not points:
+        return ()
+    sizes, values = zip(*points)
+    axes.plot(sizes, values, color=color, label=label, marker="o")
+    return sizes

@@ -1,0 +1,13 @@
+"""A progress bar for tfrec's long evaluation loops."""
+
+
+def progress_bar(batches: int, verbose: int):
+    """A `tf_keras.utils.Progbar` over `batches` when `verbose` is 1, else None (silent).
+
+    Callers do ``if bar: bar.update(done)`` after each batch.
+    """
+    if verbose != 1:
+        return None
+    import tf_keras as keras
+
+    return keras.utils.Progbar(batches, unit_name="batch")
