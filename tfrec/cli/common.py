@@ -5,6 +5,7 @@ stops the command with a usage error naming the flag before any data is read.
 """
 
 import argparse
+import sys
 
 from tfrec.training.training_config import PRECISIONS, TrainingConfig
 
@@ -319,3 +320,9 @@ def training_config(args) -> TrainingConfig:
             values[field.name] = getattr(args, field.name)
     values["export"] = not args.no_export
     return TrainingConfig(**values)
+
+
+def print_error(error) -> None:
+    """Prints a user's mistake as one ``tfrec: error:`` line on stderr, whatever it holds."""
+    message = " ".join(str(error).split())
+    print(f"tfrec: error: {message}", file=sys.stderr)

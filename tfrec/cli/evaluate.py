@@ -20,8 +20,8 @@ import contextlib
 import io
 import json
 import math
-import sys
 
+from tfrec.cli import common
 from tfrec.data.data_error import DataError
 from tfrec.training.config_error import ConfigError
 
@@ -74,20 +74,15 @@ def run(args) -> int:
             check_writable(args.metrics_out, "--metrics-out")  # before the evaluation's work
         result = evaluate_export(args.export_dir, args.dataset, args.data_dir)
     except (DataError, ConfigError, OSError) as error:
-        _error(error)
+        common.print_error(error)
         return USAGE_ERROR
     except tf.errors.InvalidArgumentError as error:
-        _error(error.message)
+        common.print_error(error.message)
         return USAGE_ERROR
     if args.metrics_out:
         write_metrics(args.metrics_out, result)
         print(f"Metrics written to {args.metrics_out}")
     return 0
-
-
-def _error(message) -> None:
-    message = " ".join(str(message).split())  # one line, whatever the message holds
-    print(f"tfrec: error: {message}", file=sys.stderr)
 
 
 def evaluate_export(export_dir, dataset=None, data_dir=None) -> dict:

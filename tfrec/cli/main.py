@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     line, without a traceback, and returns 2; argparse does the same for a flag it rejects.
     Any other exception is a bug: it propagates with its traceback.
     """
-    from tfrec.cli.common import training_config
+    from tfrec.cli.common import print_error, training_config
     from tfrec.data.data_error import DataError
     from tfrec.training import ConfigError, TrainingDiverged, run_experiment
 
@@ -102,8 +102,7 @@ def main(argv=None) -> int:
     try:
         run_experiment(module.make_experiment(args), training_config(args))
     except user_errors as error:
-        message = " ".join(str(error).split())  # one line, whatever the message holds
-        print(f"tfrec: error: {message}", file=sys.stderr)
+        print_error(error)
         return 2
     except TrainingDiverged as error:
         print(f"tfrec: training diverged: {error}", file=sys.stderr)

@@ -6,8 +6,8 @@ Matryoshka size; `tfrec.plots.plot_runs` draws it.
 """
 
 import argparse
-import sys
 
+from tfrec.cli import common
 from tfrec.data.data_error import DataError
 
 USAGE_ERROR = 2
@@ -42,8 +42,7 @@ def run(args) -> int:
     try:
         plot_runs(args.runs, out=args.out, metrics=args.metrics)
     except (DataError, OSError) as error:
-        message = " ".join(str(error).split())
-        print(f"tfrec: error: {message}", file=sys.stderr)
+        common.print_error(error)
         return USAGE_ERROR
     print(f"Figure written to {args.out}")
     return 0

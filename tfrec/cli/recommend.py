@@ -67,18 +67,13 @@ def run(args) -> int:
     try:
         return _recommend(args)
     except (DataError, ConfigError, OSError) as error:
-        _error(error)
+        common.print_error(error)
     except tf.errors.InvalidArgumentError as error:
         if "not a training user" in error.message:
-            _error(f"user {args.user} is not a training user of this export.")
+            common.print_error(f"user {args.user} is not a training user of this export.")
         else:
-            _error(error.message)
+            common.print_error(error.message)
     return USAGE_ERROR
-
-
-def _error(message) -> None:
-    message = " ".join(str(message).split())  # one line, whatever the message holds
-    print(f"tfrec: error: {message}", file=sys.stderr)
 
 
 def _recommend(args) -> int:
