@@ -342,6 +342,8 @@ def _worker_command(args, config):
 
 
 def run_driver(args) -> None:
+    load_before = _load_average()
+    rate_before = _matmul_rate()
     rows = []
     for config in configurations(args):
         command = _worker_command(args, config)
@@ -363,7 +365,28 @@ def run_driver(args) -> None:
         print("  " + json.dumps(chief), flush=True)
     print()
     print_machine()
+    print(
+        f"Load average (1 min) {load_before:.2f} before, {_load_average():.2f} after; fp32 matmul "
+        f"rate [{MATMUL_SHAPE[0]}x{MATMUL_SHAPE[1]}].[{MATMUL_SHAPE[1]}x{MATMUL_SHAPE[2]}] "
+        f"{rate_before:.1f} GFLOP/s before, {_matmul_rate():.1f} GFLOP/s after."
+    )
     print_table(rows, args)
+
+
+MATMUL_SHAPE = (500, 600, 20_108)  # a Mult-VAE output layer on the synthetic catalogue
+
+
+def _matmul_rate() -> float:
+    """fp32 GFLOP/s of one Mult-VAE-shaped product, measured in this run (a subprocess would
+    do too; the driver itself trains nothing)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from benchmark_training import matmul_rate
+
+    return matmul_rate(*MATMUL_SHAPE)
+
+
+def _load_average() -> float:
+    return os.getloadavg()[0]
 
 
 def print_machine() -> None:

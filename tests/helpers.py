@@ -135,3 +135,64 @@ def assert_gradients_close(variables, gradients, expected, rtol=1e-4, atol=1e-6)
             atol=atol,
             err_msg=variable.name,
         )
+
+
+def execute_notebook(path, parameters=None, env=None, timeout: float = 900.0, cwd=None):
+    """Runs a notebook top to bottom through a real Jupyter kernel (nbclient, ipykernel).
+
+    Like papermill, a code cell assigning `parameters` is inserted right after the cell tagged
+    ``parameters``; the notebook file itself is not modified.
+
+    Args:
+        path: str or path-like. The ``.ipynb`` file.
+        parameters: dict or None. ``{NAME: value}``, each written as ``NAME = repr(value)``.
+        env: dict or None. Extra environment variables for the kernel (``TFREC_DATA_DIR``...).
+        timeout: float. Seconds any one cell may take.
+        cwd: str or path-like. The kernel's working directory (default: the notebook's folder).
+
+    Returns:
+        The executed `nbformat.NotebookNode` (outputs included).
+
+    Raises:
+        nbclient.exceptions.CellExecutionError: when a cell raises; its message holds the
+            cell's source and traceback.
+        AssertionError: when `parameters` is given and no cell is tagged ``parameters``.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(str(path), as_version=4)
+    if parameters:
+        tagged = [
+            index
+            for index, cell in enumerate(notebook.cells)
+            if "parameters" in cell.get("metadata", {}).get("tags", [])
+        ]
+        assert tagged, f"{path} has no cell tagged 'parameters'"
+        source = "# Parameters injected by the test\n" + "\n".join(
+            f"{name} = {value!r}" for name, value in parameters.items()
+        )
+        injected = nbformat.v4.new_code_cell(source)
+        injected.metadata["tags"] = ["injected-parameters"]
+        notebook.cells.insert(tagged[0] + 1, injected)
+    kernel_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(cwd or pathlib.Path(path).parent)}},
+    )
+    client.execute(env=kernel_env)
+    return notebook
+
+
+def notebook_text_output(notebook) -> str:
+    """Every stream and text/plain output of an executed notebook, joined."""
+    texts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                texts.append(output["text"])
+            elif "data" in output and "text/plain" in output["data"]:
+                texts.append(output["data"]["text/plain"])
+    return "".join(texts)
