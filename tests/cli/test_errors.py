@@ -52,3 +52,23 @@ def test_internal_errors_propagate_with_their_traceback(tmp_path, monkeypatch, c
     assert not isinstance(raised.value, DataError)
     assert raised.traceback[-1].name == "broken_load"  # the traceback reaches the bug
     assert "tfrec: error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("what", ["metrics file at a folder", "export into a version"])
+def test_output_path_mistakes_fail_before_training(tmp_path, capsys, what):
+    """Each is refused with one line before any data is read (`--data-dir` does not exist)."""
+    if what == "metrics file at a folder":
+        flags = ["--metrics-out", str(tmp_path)]
+        expected = "is a folder; give a file path"
+    else:
+        version = tmp_path / "saved_models" / "popularity" / "1"
+        version.mkdir(parents=True)
+        (version / "saved_model.pb").write_bytes(b"")
+        flags = ["--export-dir", str(version)]
+        expected = "is a SavedModel version folder"
+    code = main(
+        ["train", "popularity", "--dataset", "ml-100k", "--verbose", "0"]
+        + ["--data-dir", str(tmp_path / "nowhere"), *flags]
+    )
+    assert code == 2
+    assert expected in _one_line(capsys.readouterr().err)

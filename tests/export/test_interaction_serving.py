@@ -128,3 +128,14 @@ def test_failed_export_leaves_nothing(tmp_path):
     assert list((tmp_path / "m").iterdir()) == []
     with pytest.raises(ValueError, match="model has 6 items"):
         InteractionServing(model, ITEM_IDS[:3])
+
+
+def test_exporting_into_a_version_folder_is_refused(exported):
+    """`--export-dir .../1` would nest a SavedModel inside the served version."""
+    model = MultDAE(len(ITEM_IDS), latent_dim=2)
+    serving = InteractionServing(model, ITEM_IDS)
+    _, version = exported
+    before = sorted(p.name for p in version.iterdir())
+    with pytest.raises(ValueError, match="is a SavedModel version folder"):
+        export_saved_model(serving, version, {"serving_default": serving.serve})
+    assert sorted(p.name for p in version.iterdir()) == before

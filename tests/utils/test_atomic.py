@@ -1,6 +1,6 @@
 """`atomic_output`: a file or folder appears whole at its path, or not at all."""
 
-from tfrec.utils.atomic import atomic_output
+from tfrec.utils.atomic import atomic_output, remove_stale_temporaries
 
 import pytest
 
@@ -39,3 +39,35 @@ def test_an_error_leaves_nothing_and_is_raised(tmp_path, directory):
     assert [p.name for p in tmp_path.iterdir()] == ([] if directory else ["out"])
     if not directory:
         assert target.read_text() == "old"
+
+
+def test_a_killed_processs_temporary_is_removed_and_live_ones_are_kept(tmp_path):
+    """A process killed inside the block leaves its temporary; `remove_stale_temporaries`
+    removes it (its pid no longer runs) and keeps this live process's own."""
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import os, pathlib, sys, time\n"
+        "from tfrec.utils.atomic import atomic_output\n"
+        "with atomic_output(pathlib.Path(sys.argv[1]) / '1', directory=True) as staging:\n"
+        "    (staging / 'saved_model.pb').write_text('half')\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline().strip() == "ready"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    (left,) = tmp_path.iterdir()
+    assert left.name.startswith(".1.tmp-") and (left / "saved_model.pb").is_file()
+    with atomic_output(tmp_path / "2", directory=True) as live:
+        assert remove_stale_temporaries(tmp_path) == [left]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [live.name]
+    assert [p.name for p in tmp_path.iterdir()] == ["2"]
+    other_host = tmp_path / ".3.tmp-otherhost-1-abc"
+    other_host.mkdir()
+    assert remove_stale_temporaries(tmp_path) == [] and other_host.is_dir()

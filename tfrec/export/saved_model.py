@@ -4,7 +4,8 @@ A TF Serving model folder holds numbered versions (``<export_base>/<version>/``)
 loads any new number it sees. A version must therefore appear whole: tfrec writes it into a
 hidden temporary folder beside the final one and renames it into place
 (`tfrec.utils.atomic.atomic_output`), so a crash leaves at most a hidden ``.<version>.tmp-*``
-folder that the server ignores, never a half-written version.
+folder that the server ignores, never a half-written version; the next export into the same
+model folder removes such leftovers of processes that no longer run.
 
 Beside the SavedModel, ``assets.extra/tfrec.json`` records what `tfrec recommend` and
 `tfrec evaluate` need to know of an export without its training data (model, dataset, protocol,
@@ -15,7 +16,7 @@ import json
 import os
 import pathlib
 
-from tfrec.utils.atomic import atomic_output
+from tfrec.utils.atomic import atomic_output, remove_stale_temporaries
 
 import numpy as np
 import tensorflow as tf
@@ -56,6 +57,26 @@ def next_version(export_base) -> int:
     export_base = pathlib.Path(export_base)
     versions = [int(p.name) for p in export_base.glob("*") if p.is_dir() and p.name.isdigit()]
     return max(versions, default=0) + 1
+
+
+def check_export_base(export_base) -> None:
+    """Raises `ValueError` if `export_base` is itself a SavedModel version folder.
+
+    An export base is the served model's folder, which holds numbered versions; exporting into
+    a version (``saved_models/mult_vae/1``) would nest a SavedModel inside the one being served.
+
+    Args:
+        export_base: str or path. The folder to export into.
+
+    Raises:
+        ValueError: naming the folder and its parent, the folder to give instead.
+    """
+    export_base = pathlib.Path(export_base)
+    if (export_base / "saved_model.pb").is_file():
+        raise ValueError(
+            f"{export_base} is a SavedModel version folder; export into the model folder that "
+            f"holds the numbered versions ({export_base.parent}), which gets the next version."
+        )
 
 
 def find_version(export_dir) -> pathlib.Path:
@@ -157,9 +178,12 @@ def export_saved_model(
 
     Raises:
         FileExistsError: if the version folder already exists.
+        ValueError: if `export_base` is itself a version folder (`check_export_base`).
     """
     export_base = pathlib.Path(export_base)
+    check_export_base(export_base)
     export_base.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(export_base)  # left by exports that were killed
     version = next_version(export_base) if version is None else int(version)
     final = export_base / str(version)
     if final.exists():

@@ -174,11 +174,28 @@ def write_metrics(path, payload: dict) -> None:
 
 
 def check_writable(path, what: str) -> None:
-    """Raises `ConfigError` naming `what` if `path`'s folder cannot be created or written."""
+    """Raises `ConfigError` naming `what` if `path` cannot be written as what it is meant to be.
+
+    `what` ending in ``folder`` means `path` is a folder to create or write into; otherwise a
+    file. An existing entry of the other kind, a missing or unwritable nearest existing parent,
+    and (for ``export_dir``) a SavedModel version folder are refused.
+    """
     import os
 
+    from tfrec.export.saved_model import check_export_base
+
     path = pathlib.Path(path)
-    folder = path if what.endswith("folder") else path.parent
+    is_folder = what.endswith("folder")
+    if is_folder and path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {path} is a file, not a folder.")
+    if not is_folder and path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder; give a file path, e.g. {path / 'run.json'}.")
+    if what.startswith("export_dir"):
+        try:
+            check_export_base(path)
+        except ValueError as error:
+            raise ConfigError(f"{what}: {error}") from None
+    folder = path if is_folder else path.parent
     existing = folder
     while not existing.exists():
         existing = existing.parent

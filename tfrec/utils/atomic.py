@@ -1,10 +1,63 @@
 """Atomic outputs: a file or folder appears whole at its final path, or not at all."""
 
 import contextlib
+import logging
 import os
 import pathlib
+import re
 import shutil
+import socket
 import tempfile
+
+_LOGGER = logging.getLogger(__name__)
+# ".<name>.tmp-<host>-<pid>-<random>": whose temporary it is, so leftovers can be told apart.
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<host>[^-]*)-(?P<pid>\d+)-[^-]+$")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())
+
+
+def _prefix(name: str) -> str:
+    return f".{name}.tmp-{_host()}-{os.getpid()}-"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder) -> list:
+    """Removes the temporaries `atomic_output` left in `folder` when its process was killed.
+
+    Only entries named by `atomic_output` on this host whose process no longer runs are
+    removed; another host's (shared file system) or a live process's are kept.
+
+    Args:
+        folder: str or path. A folder that `atomic_output` writes into.
+
+    Returns:
+        The removed paths (`pathlib.Path`), each also logged as a warning.
+    """
+    folder = pathlib.Path(folder)
+    host = _host()
+    removed = []
+    for entry in folder.iterdir() if folder.is_dir() else []:
+        match = _TEMPORARY.match(entry.name)
+        if not match or match["host"] != host or _running(int(match["pid"])):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        _LOGGER.warning("Removed %s, left by a killed process.", entry)
+        removed.append(entry)
+    return removed
 
 
 @contextlib.contextmanager
@@ -12,8 +65,9 @@ def atomic_output(path, directory: bool = False):
     """Yields a temporary path beside `path`; renames it onto `path` when the block succeeds.
 
     A kill or an exception inside the block leaves `path` as it was (absent, or its previous
-    version for a file), never half-written: the temporary is a hidden ``.<name>.tmp-*`` entry
-    in the same folder (so the rename is atomic), removed on error.
+    version for a file), never half-written: the temporary is a hidden
+    ``.<name>.tmp-<host>-<pid>-*`` entry in the same folder (so the rename is atomic), removed on
+    error; one left by a kill is removed by `remove_stale_temporaries`.
 
     Args:
         path: str or path. The final file or folder; its parent folders are created.
@@ -29,9 +83,9 @@ def atomic_output(path, directory: bool = False):
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if directory:
-        temporary = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        temporary = pathlib.Path(tempfile.mkdtemp(prefix=_prefix(path.name), dir=path.parent))
     else:
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+        handle, name = tempfile.mkstemp(prefix=_prefix(path.name), dir=path.parent)
         os.close(handle)
         temporary = pathlib.Path(name)
     try:
