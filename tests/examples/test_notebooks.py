@@ -84,7 +84,28 @@ CI_RUNS = {
         {"DATASET": "ml-100k", "EPOCHS": 1, "HELDOUT_USERS": 100},
         ["Mult-VAE: Recall@20", "EASE: Recall@20", "best epoch 1"],
     ),
+    "fmrlrec_any_size.ipynb": (
+        {"EPOCHS": 2, "WIDTH": 32},
+        [
+            "Test, full ranking over 1682 items",
+            "size   32: NDCG@10",
+            "signatures: serving_default, serving_size_16, serving_size_32, serving_size_8",
+            "top-10 of the size-8 model:",
+        ],
+    ),
+    "scaling.ipynb": (
+        {"DATASET": "ml-100k", "BATCH_SIZES": [100, 200, 400, 800], "STEPS": 3},
+        [
+            "is a keras.mixed_precision.LossScaleOptimizer: True",
+            "compute dtype float16",
+            "users/s",
+            "same weights on all 2 ranks after training: True",
+            "rank 0, test NDCG@100 after 1 epoch(s)",
+        ],
+    ),
 }
+EXPORTS = {"mult_vae_movielens.ipynb": "mult_vae", "fmrlrec_any_size.ipynb": "fmrlrec"}
+PLOTS = {"mult_vae_movielens.ipynb", "fmrlrec_any_size.ipynb", "scaling.ipynb"}
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -100,5 +121,13 @@ def test_notebook_runs_through_a_kernel(name, tmp_path):
     output = notebook_text_output(notebook)
     for text in expected:
         assert text in output, f"{name}: {text!r} not in its output:\n{output[-3000:]}"
-    if name == "mult_vae_movielens.ipynb":
-        assert (tmp_path / "saved_models" / "mult_vae" / "1" / "saved_model.pb").is_file()
+    if name in EXPORTS:
+        assert (tmp_path / "saved_models" / EXPORTS[name] / "1" / "saved_model.pb").is_file()
+    if name in PLOTS:  # the figures are shown inline, not only created
+        images = [
+            output
+            for cell in notebook.cells
+            for output in cell.get("outputs", [])
+            if "image/png" in output.get("data", {})
+        ]
+        assert images, f"{name} shows no figure"

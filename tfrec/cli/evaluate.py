@@ -21,11 +21,8 @@ import io
 import json
 import math
 
-from tfrec.cli import common
-from tfrec.data.data_error import DataError
 from tfrec.training.config_error import ConfigError
 
-USAGE_ERROR = 2
 # The finite logit the next-item models give the padding index (FMRLRec, LRURec): below every
 # item, above the -inf of excluded items, as in the scores the training run ranked.
 PADDING_LOGIT = -1e9
@@ -64,21 +61,17 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    """Runs ``tfrec evaluate``; returns 0, or 2 after a one-line error."""
+    """Runs ``tfrec evaluate``; returns 0. A request the export rejects raises `ConfigError`."""
     from tfrec.training.experiment import check_writable, write_metrics
 
     import tensorflow as tf
 
+    if args.metrics_out:
+        check_writable(args.metrics_out, "--metrics-out")  # before the evaluation's work
     try:
-        if args.metrics_out:
-            check_writable(args.metrics_out, "--metrics-out")  # before the evaluation's work
         result = evaluate_export(args.export_dir, args.dataset, args.data_dir)
-    except (DataError, ConfigError, OSError) as error:
-        common.print_error(error)
-        return USAGE_ERROR
-    except tf.errors.InvalidArgumentError as error:
-        common.print_error(error.message)
-        return USAGE_ERROR
+    except tf.errors.InvalidArgumentError as error:  # the export's own checks
+        raise ConfigError(error.message) from None
     if args.metrics_out:
         write_metrics(args.metrics_out, result)
         print(f"Metrics written to {args.metrics_out}")

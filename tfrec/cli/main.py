@@ -97,9 +97,9 @@ def main(argv=None) -> int:
     )
     args = parse_args(argv)
     module = importlib.import_module(args._module)
-    if args.command != "train":
-        return module.run(args)
     try:
+        if args.command != "train":
+            return module.run(args)
         run_experiment(module.make_experiment(args), training_config(args))
     except user_errors as error:
         print_error(error)

@@ -9,10 +9,7 @@ would give it; ``--data-dir`` adds MovieLens titles.
 import sys
 
 from tfrec.cli import common
-from tfrec.data.data_error import DataError
 from tfrec.training.config_error import ConfigError
-
-USAGE_ERROR = 2
 
 
 def add_arguments(parser) -> None:
@@ -61,19 +58,15 @@ def parse_ids(text: str, flag: str) -> list:
 
 
 def run(args) -> int:
-    """Runs ``tfrec recommend``; returns 0, or 2 after a one-line error."""
+    """Runs ``tfrec recommend``; returns 0. A request the export rejects raises `ConfigError`."""
     import tensorflow as tf
 
     try:
         return _recommend(args)
-    except (DataError, ConfigError, OSError) as error:
-        common.print_error(error)
-    except tf.errors.InvalidArgumentError as error:
+    except tf.errors.InvalidArgumentError as error:  # the export's own checks (k, ids)
         if "not a training user" in error.message:
-            common.print_error(f"user {args.user} is not a training user of this export.")
-        else:
-            common.print_error(error.message)
-    return USAGE_ERROR
+            raise ConfigError(f"user {args.user} is not a training user of this export.") from None
+        raise ConfigError(error.message) from None
 
 
 def _recommend(args) -> int:
