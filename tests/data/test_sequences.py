@@ -74,3 +74,28 @@ def test_real_beauty_and_ml100k_counts():
     first_user = raw[raw.u == movielens.user_ids[0]]
     test_item = movielens.item_ids[movielens.sequences[0][-1] - 1]
     assert first_user[first_user.i == test_item].t.iloc[0] == last
+
+
+def test_read_sequences_downloads_ml100k_only_when_asked(tmp_path, monkeypatch):
+    """`download=True` goes through `download_movielens` when no folder is found (faked here:
+    no network), and is refused for Beauty, which has no official download."""
+    import tfrec.data.movielens as movielens
+    from tfrec.data.sequences import read_sequences
+
+    from tests.helpers import write_ml100k_ratings
+
+    archive = tmp_path / "cache" / "ml-100k"
+    archive.mkdir(parents=True)
+    write_ml100k_ratings(archive, 5, 12, (4, 8), (1, 6), np.random.default_rng(0))
+    calls = []
+    monkeypatch.setattr(
+        movielens, "download_movielens", lambda dataset, cache_dir=None: calls.append(1) or archive
+    )
+    monkeypatch.setenv("TFREC_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.chdir(tmp_path)  # no ../shared/data here
+    with pytest.raises(FileNotFoundError):
+        read_sequences("ml-100k")
+    split = read_sequences("ml-100k", download=True)
+    assert calls == [1] and split.num_users == 5
+    with pytest.raises(ValueError, match="no official download"):
+        read_sequences("beauty", download=True)

@@ -103,9 +103,22 @@ CI_RUNS = {
             "rank 0, test NDCG@100 after 1 epoch(s)",
         ],
     ),
+    "vbpr_cold_start.ipynb": (
+        {"EPOCHS": 2, "NEW_ITEM_IMAGE": _ml100k_png, "CNN_WEIGHTS": None},
+        [
+            "BPR-MF AUC 0.5000",
+            "New item: new_item.png",
+            "Exported saved_models/vbpr/1 with signatures ['score_new_items', 'serving_default']",
+            "Top 10 for user 1 (training movies excluded):",
+        ],
+    ),
 }
-EXPORTS = {"mult_vae_movielens.ipynb": "mult_vae", "fmrlrec_any_size.ipynb": "fmrlrec"}
-PLOTS = {"mult_vae_movielens.ipynb", "fmrlrec_any_size.ipynb", "scaling.ipynb"}
+EXPORTS = {
+    "mult_vae_movielens.ipynb": "mult_vae",
+    "fmrlrec_any_size.ipynb": "fmrlrec",
+    "vbpr_cold_start.ipynb": "vbpr",
+}
+PLOTS = set(EXPORTS) | {"scaling.ipynb"}
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -123,6 +136,9 @@ def test_notebook_runs_through_a_kernel(name, tmp_path):
         assert text in output, f"{name}: {text!r} not in its output:\n{output[-3000:]}"
     if name in EXPORTS:
         assert (tmp_path / "saved_models" / EXPORTS[name] / "1" / "saved_model.pb").is_file()
+    if name == "vbpr_cold_start.ipynb":  # images make VBPR, not BPR-MF, rank new items
+        vbpr = re.search(r"New items: VBPR AUC ([0-9.]+)", output)
+        assert vbpr and float(vbpr.group(1)) > 0.5, output[-3000:]
     if name in PLOTS:  # the figures are shown inline, not only created
         images = [
             output

@@ -24,6 +24,8 @@ _EXPORTS = {
     "bpr_triples": "tfrec.data.triples",
     "SequenceSplit": "tfrec.data.sequences",
     "read_sequences": "tfrec.data.sequences",
+    "pad_left": "tfrec.data.sequences",
+    "next_item_examples": "tfrec.data.sequences",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -198,8 +198,14 @@ def read_amazon_beauty(data_dir=None) -> pd.DataFrame:
     )
 
 
-def read_sequences(dataset: str, data_dir=None) -> SequenceSplit:
+def read_sequences(dataset: str, data_dir=None, download: bool = False) -> SequenceSplit:
     """Reads ``"beauty"`` (P5 order) or ``"ml-100k"`` (by timestamp) as a `SequenceSplit`.
+
+    Args:
+        dataset: str. ``"beauty"`` or ``"ml-100k"``.
+        data_dir: str, path or None. The dataset's folder (default: `resolve_data_dir`'s search).
+        download: bool. ML-100K only: when no local folder is found, fetch the official
+            GroupLens archive (`tfrec.data.read_movielens`); Beauty has no official download.
 
     Padding rule: item ids must be integers >= 1, since 0 is the padding value of the sequence
     exports (fMRLRec, LRURec); the readers reject item id 0 and negative ids with a `DataError`
@@ -207,15 +213,20 @@ def read_sequences(dataset: str, data_dir=None) -> SequenceSplit:
     inside the model are 1-based too, 0 being padding.)
 
     Raises:
-        ValueError: unknown dataset.
+        ValueError: unknown dataset, or `download` for Beauty.
         DataError: (a `ValueError`) a malformed or empty file (see `read_amazon_beauty` and
             `tfrec.data.movielens.read_ratings_file`), or no user with 3 interactions.
         FileNotFoundError: missing files.
     """
     if dataset == "beauty":
+        if download:
+            raise ValueError(
+                "The Amazon Beauty sequences (S3-Rec/P5 files) have no official download; "
+                "pass data_dir."
+            )
         return sequences_from_frame(read_amazon_beauty(data_dir), "position")
     if dataset == "ml-100k":
-        frame = read_movielens("ml-100k", data_dir, min_item_id=1 + PADDING)
+        frame = read_movielens("ml-100k", data_dir, download=download, min_item_id=1 + PADDING)
         return sequences_from_frame(frame, "timestamp")
     raise ValueError(f"Unknown dataset '{dataset}'; expected one of {', '.join(DATASETS)}.")
 

@@ -5,6 +5,7 @@ from tfrec.metrics.average_precision import MAPAtK
 from tfrec.metrics.heldout_evaluation import evaluate_heldout_users
 from tfrec.metrics.leave_one_out_evaluation import evaluate_leave_one_out, evaluate_new_items
 from tfrec.metrics.ndcg import NDCGAtK
+from tfrec.metrics.next_item_evaluation import evaluate_next_item
 from tfrec.metrics.ranking import average_precision_at_k, mask_scores, ndcg_at_k, recall_at_k
 from tfrec.metrics.recall import RecallAtK
 
@@ -17,6 +18,7 @@ __all__ = [
     "evaluate_heldout_users",
     "evaluate_leave_one_out",
     "evaluate_new_items",
+    "evaluate_next_item",
     "mask_scores",
     "ndcg_at_k",
     "pairwise_auc_per_user",
