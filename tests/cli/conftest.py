@@ -47,7 +47,9 @@ def movielens_folder(tmp_path_factory):
     ]
     (folder / "u.item").write_text("".join(lines), encoding="latin-1")
     np.savez(
-        folder / "image_features.npz", item_ids=np.arange(1, 121), features=rng.random((120, 8))
+        folder / "image_features.npz",
+        item_ids=np.arange(1, 121),
+        features=rng.random((120, 8)) * 40 - 10,  # raw: the exports scale them to [0, 1]
     )
     return folder
 

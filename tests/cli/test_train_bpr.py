@@ -179,3 +179,32 @@ def test_bpr_mf_export_has_no_feature_signature(tmp_path):
     assert sorted(top[0].tolist()) == [12, 16]
     with pytest.raises(ValueError, match="do not match"):
         BPRServing(model, USER_IDS[:2], ITEM_IDS, TRAIN)
+
+
+def test_exported_score_new_items_takes_raw_features(tiny_movielens, tmp_path):
+    """`tfrec train vbpr` stores the min-max range of the features file in its export, whose
+    ``score_new_items`` scales raw features itself: a row at the file's minimum is the zero
+    vector after scaling, which VBPR scores 0 for every user (its new-item score is linear in
+    the features, without a bias)."""
+    import shutil
+
+    from tfrec.export.saved_model import read_metadata
+
+    folder = tmp_path / "ml-100k"
+    shutil.copytree(tiny_movielens, folder)
+    with np.load(folder / "image_features.npz") as archive:
+        raw = archive["features"] * 50.0 - 7.0  # far from [0, 1]
+        np.savez(folder / "image_features.npz", item_ids=archive["item_ids"], features=raw)
+    code, _ = _train(folder, tmp_path, "vbpr", "--export-dir", str(tmp_path / "export"))
+    assert code == 0
+    version = tmp_path / "export" / "1"
+    scaling = read_metadata(version)["feature_scaling"]
+    assert scaling["scaling"] == "minmax"
+    assert scaling["low"] == pytest.approx(raw.min())
+    assert scaling["high"] == pytest.approx(raw.max())
+    score = tf.saved_model.load(str(version)).signatures["score_new_items"]
+    users = tf.constant([1, 2, 3], tf.int64)
+    at_low = np.full([1, raw.shape[1]], raw.min(), np.float32)
+    np.testing.assert_allclose(score(user_id=users, item_features=at_low)["scores"], 0, atol=1e-5)
+    at_high = np.full([1, raw.shape[1]], raw.max(), np.float32)
+    assert np.abs(score(user_id=users, item_features=at_high)["scores"].numpy()).max() > 1e-4

@@ -248,6 +248,10 @@ class _UserScorer:
 
         if not self.export.has_signature("score_new_items"):
             raise ConfigError(f"{self.export.path} has no score_new_items signature.")
+        # The experiment holds scaled features; an export that scales raw ones gets them raw.
+        scaling = self.export.metadata.get("feature_scaling") or {}
+        if scaling.get("scaling") == "minmax":
+            item_features = item_features * (scaling["high"] - scaling["low"]) + scaling["low"]
         out = self.export.call_signature(
             "score_new_items",
             user_id=tf.constant(self.user_ids[users], tf.int64),

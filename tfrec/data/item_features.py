@@ -14,7 +14,9 @@ MISSING_POLICIES = ("zero", "mean")
 SCALINGS = (None, "minmax", "l2")
 
 
-def load_item_features(path, item_ids, missing: str = "zero", scaling=None):
+def load_item_features(
+    path, item_ids, missing: str = "zero", scaling=None, return_scaling: bool = False
+):
     """Reads an ``.npz`` of item features and aligns its rows to `item_ids`.
 
     The file holds ``item_ids`` (int, `[n]`, the dataset's own ids) and ``features`` (float,
@@ -33,9 +35,14 @@ def load_item_features(path, item_ids, missing: str = "zero", scaling=None):
             VBPR visual term of 0) or ``"mean"`` (the mean of the items found).
         scaling: None, ``"minmax"`` (one global min-max to [0, 1] over all entries, as Cornac's
             VBPR) or ``"l2"`` (each found row to unit L2 norm). Applied before filling missing rows.
+        return_scaling: bool. Also return the scaling applied, so that new items' raw features
+            can be scaled the same way (`scale_item_features`).
 
     Returns:
-        Tuple ``(features, has_feature)``: float32 `[num_items, d]` and bool `[num_items]`.
+        Tuple ``(features, has_feature)``: float32 `[num_items, d]` and bool `[num_items]`;
+        with `return_scaling`, ``(features, has_feature, scaling)`` where `scaling` is a dict:
+        ``{"scaling": "minmax", "low": float, "high": float}`` (the file's global minimum and
+        maximum), ``{"scaling": "l2"}`` or ``{"scaling": None}``.
 
     Raises:
         FileNotFoundError: if `path` does not exist.
@@ -94,13 +101,10 @@ def load_item_features(path, item_ids, missing: str = "zero", scaling=None):
         repeated = unique[counts > 1][0]
         rows = np.flatnonzero(file_ids == repeated)[:2].tolist()
         raise DataError(f"{path}: 'item_ids' has repeated id {repeated} (rows {rows}).")
-    file_features = features32
+    applied: dict = {"scaling": scaling}
     if scaling == "minmax":
-        low, high = file_features.min(), file_features.max()
-        file_features = (file_features - low) / max(float(high - low), 1e-12)
-    elif scaling == "l2":
-        norms = np.linalg.norm(file_features, axis=1, keepdims=True)
-        file_features = file_features / np.maximum(norms, 1e-12)
+        applied.update(low=float(features32.min()), high=float(features32.max()))
+    file_features = scale_item_features(features32, applied)
 
     item_ids = np.asarray(item_ids, np.int64)
     order = np.argsort(file_ids)
@@ -117,7 +121,39 @@ def load_item_features(path, item_ids, missing: str = "zero", scaling=None):
     features[has_feature] = file_features[order[position[has_feature]]]
     if missing == "mean":
         features[~has_feature] = features[has_feature].mean(axis=0)
+    if return_scaling:
+        return features, has_feature, applied
     return features, has_feature
+
+
+def scale_item_features(features, scaling: dict):
+    """Scales raw feature rows as `load_item_features` scaled a file (its `scaling` dict).
+
+    Works on numpy arrays and on TensorFlow tensors (the VBPR export applies it in its
+    ``score_new_items`` signature).
+
+    Args:
+        features: float `[n, d]`, raw features from the same extractor as the file's.
+        scaling: dict from ``load_item_features(..., return_scaling=True)``.
+
+    Returns:
+        float32 `[n, d]`: min-max with the file's range (values of new items may fall outside
+        [0, 1]), unit L2 rows, or the input unchanged.
+    """
+    kind = scaling.get("scaling")
+    if kind == "minmax":
+        low, high = scaling["low"], scaling["high"]
+        return (features - low) / max(float(high - low), 1e-12)
+    if kind == "l2":
+        if isinstance(features, np.ndarray):
+            norms = np.linalg.norm(features, axis=1, keepdims=True)
+            return features / np.maximum(norms, 1e-12)
+        import tensorflow as tf
+
+        return tf.math.l2_normalize(features, axis=1, epsilon=1e-24)
+    if kind is None:
+        return features
+    raise ValueError(f"Unknown feature scaling {kind!r}; expected minmax, l2 or None.")
 
 
 def _read_arrays(path: pathlib.Path):

@@ -1,5 +1,6 @@
 """TF Serving module for BPR-trained models (VBPR, BPR-MF): top-k per user, cold-start scores."""
 
+from tfrec.data.item_features import scale_item_features
 from tfrec.data.triples import contains_sorted, positive_keys
 from tfrec.export.recommender_serving import RecommenderServing
 
@@ -26,9 +27,11 @@ class BPRServing(RecommenderServing):
             ``top_ids`` int64 `[batch, k]` (dataset item ids) and ``top_scores`` float32.
             An unknown user id fails the request (InvalidArgument).
         ``score_new_items`` (VBPR only): ``user_id`` int64 `[batch]` and ``item_features``
-            float32 `[num_new_items, F]` (scaled like the training features) -> ``scores``
-            float32 `[batch, num_new_items]`: x_ui of items never seen in training, from
-            their features alone (theta_u . E f + beta' . f).
+            float32 `[num_new_items, F]` -> ``scores`` float32 `[batch, num_new_items]`: x_ui
+            of items never seen in training, from their features alone
+            (theta_u . E f + beta' . f). With `feature_scaling` the features are raw (from the
+            same extractor as the training file) and the signature scales them as training
+            did; without it they must arrive scaled like the training features.
 
     Args:
         model: trained `VBPR` or `BPRMF`.
@@ -36,9 +39,14 @@ class BPRServing(RecommenderServing):
         item_ids: int array `[num_items]`: dataset id of each model item index.
         train: sparse `[num_users, num_items]`: the training interactions to exclude.
         default_k: int. Default number of recommendations.
+        feature_scaling: dict or None. The scaling the training features received, from
+            ``tfrec.data.load_item_features(..., return_scaling=True)``; stored in the export
+            (and its metadata) and applied to ``score_new_items``' raw features.
     """
 
-    def __init__(self, model, user_ids, item_ids, train, default_k: int = DEFAULT_K):
+    def __init__(
+        self, model, user_ids, item_ids, train, default_k: int = DEFAULT_K, feature_scaling=None
+    ):
         user_ids = np.asarray(user_ids, np.int64)
         item_ids = np.asarray(item_ids, np.int64)
         if user_ids.shape != (model.num_users,) or item_ids.shape != (model.num_items,):
@@ -61,6 +69,7 @@ class BPRServing(RecommenderServing):
         self.train_keys = tf.Variable(positive_keys(train), trainable=False)
         self.train_counts = tf.Variable(np.diff(train.indptr).astype(np.int32), trainable=False)
         self.feature_dim = model.feature_dim
+        self.feature_scaling = dict(feature_scaling) if feature_scaling else None
         default = tf.constant(self.default_k, tf.int32)
 
         @tf.function(
@@ -83,6 +92,8 @@ class BPRServing(RecommenderServing):
             )
             def score_new_items(user_id, item_features):
                 rows = self._rows(user_id)
+                if self.feature_scaling:
+                    item_features = scale_item_features(item_features, self.feature_scaling)
                 return {"scores": self.model.score_new_items(rows, item_features)}
 
             self.score_new_items = score_new_items
@@ -117,7 +128,7 @@ class BPRServing(RecommenderServing):
         return signatures
 
     def metadata(self) -> dict:
-        return {**super().metadata(), "input": "user_id"}
+        return {**super().metadata(), "input": "user_id", "feature_scaling": self.feature_scaling}
 
     def warmup_requests(self):
         """One request per signature for ``assets.extra``."""

@@ -120,6 +120,7 @@ class LeaveOneOutExperiment(Experiment):
         self.split: Any = None  # set by `load`
         self.validation_split: Any = None  # the users of the per-epoch validation AUC
         self.features: Any = None
+        self.applied_scaling: dict | None = None  # the features' scaling, for the export
         self.seed = 0
 
     def load(self, context, seed: int) -> None:
@@ -149,11 +150,12 @@ class LeaveOneOutExperiment(Experiment):
                     path = resolve_data_dir(self.data_dir, self.dataset) / path
                 except FileNotFoundError:
                     pass  # read_movielens downloaded the ratings; the features stay relative
-            self.features, has_feature = load_item_features(
+            self.features, has_feature, self.applied_scaling = load_item_features(
                 path,
                 split.item_ids,
                 missing="zero",
                 scaling=None if self.feature_scaling == "none" else self.feature_scaling,
+                return_scaling=True,
             )
             print(
                 f"Features: {path} ({self.features.shape[1]}-d), {int(has_feature.sum())} of "
@@ -309,4 +311,11 @@ class LeaveOneOutExperiment(Experiment):
         from tfrec.export.bpr_serving import BPRServing
 
         split = self.split
-        return BPRServing(model, split.user_ids, split.item_ids, split.train, default_k=DEFAULT_K)
+        return BPRServing(
+            model,
+            split.user_ids,
+            split.item_ids,
+            split.train,
+            default_k=DEFAULT_K,
+            feature_scaling=self.applied_scaling,
+        )
