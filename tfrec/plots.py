@@ -12,7 +12,7 @@ from tfrec.data.data_error import DataError
 
 __all__ = ["SIZE_METRIC", "plot_runs"]
 
-# The test metric of the by-size panel of fMRLRec runs.
+# The test metric of the by-size panel of fMRLRec runs (a key of each size's ``test`` entry).
 SIZE_METRIC = "ndcg@10"
 
 
@@ -26,18 +26,20 @@ def plot_runs(runs, out=None, metrics=None):
 
     Args:
         runs: a metrics file path (str or `pathlib.Path`) or an already loaded metrics dict, or
-            a sequence of them. A dict is labelled by its ``model`` entry.
-        out: str or path. Where to save the figure (format from the suffix, PNG by default);
-            None: not saved.
+            a sequence of them. A file is labelled by its stem, a dict by its ``model`` entry.
+        out: str or path. Where to save the figure (format from the suffix, PNG when there is
+            none; 120 dpi), its parent folders created; None: not saved.
         metrics: sequence of str. The curve names to plot, in this order (default: every
-            name, ``loss`` first, then the validation metrics, then the rest).
+            name, ``loss`` first, then the validation metrics, then the rest). A name no run
+            has gives an empty panel.
 
     Returns:
-        The `matplotlib.figure.Figure`.
+        The `matplotlib.figure.Figure`: up to 3 panels a row, x axis in epochs (1-based).
 
     Raises:
-        DataError: (a `ValueError`) for a file that is not JSON or has no
-            ``validation_curve``, or when nothing is left to plot.
+        DataError: (a `ValueError`) for a file that is not UTF-8 JSON, a run without a
+            ``validation_curve`` dict, an empty `runs`, or runs with no curve at all.
+        ValueError: from matplotlib, if the suffix of `out` is not an image format it writes.
         OSError: if a file cannot be read or `out` cannot be written.
 
     Example:

@@ -1,7 +1,8 @@
-"""Flags shared by the ``tfrec train`` sub-commands, each with one meaning and one check.
+"""Flags shared by the ``tfrec`` sub-commands, each with one meaning and one check.
 
 Values are checked by argparse ``type=`` functions as the command line is parsed, so a bad value
-stops the command with a usage error naming the flag before any data is read.
+stops the command with a usage error naming the flag before any data is read. `print_error`
+prints the one line of a user's mistake.
 """
 
 import argparse
@@ -26,6 +27,7 @@ def _number(convert, accept, expected: str):
     return parse
 
 
+# argparse ``type=`` functions; each raises `argparse.ArgumentTypeError` for a value it rejects.
 positive_int = _number(int, lambda value: value >= 1, "a positive integer")
 non_negative_int = _number(int, lambda value: value >= 0, "an integer >= 0")
 non_negative_float = _number(float, lambda value: value >= 0, "a number >= 0")
@@ -34,7 +36,15 @@ fraction = _number(float, lambda value: 0 <= value < 1, "a number in [0, 1)")
 
 
 def comma_separated(choices):
-    """argparse type: a comma-separated list of `choices` (at least one)."""
+    """argparse type: a comma-separated list of `choices` (at least one).
+
+    Args:
+        choices: sequence of str. The accepted values.
+
+    Returns:
+        A function of the flag's text that returns the list of str, in the given order, and
+        raises `argparse.ArgumentTypeError` for an empty list or a value not in `choices`.
+    """
 
     def parse(text: str) -> list:
         items = [part.strip() for part in str(text).split(",") if part.strip()]
@@ -49,7 +59,18 @@ def comma_separated(choices):
 
 
 def increasing_ints(text: str) -> list:
-    """argparse type: comma-separated strictly increasing positive ints, e.g. ``16,32,64``."""
+    """argparse type: comma-separated strictly increasing positive ints, e.g. ``16,32,64``.
+
+    Args:
+        text: str. The flag's value.
+
+    Returns:
+        list of int.
+
+    Raises:
+        argparse.ArgumentTypeError: for a non-integer, an empty list, a value < 1 or a value
+            not above the one before.
+    """
     try:
         values = [int(part) for part in str(text).split(",") if part.strip()]
     except ValueError:
@@ -62,7 +83,14 @@ def increasing_ints(text: str) -> list:
 
 
 def add_data_arguments(parser, datasets, default_dataset: str, downloadable: bool) -> None:
-    """Adds --dataset --data-dir (and --download --cache-dir for downloadable datasets)."""
+    """Adds --dataset --data-dir (and --download --cache-dir for downloadable datasets).
+
+    Args:
+        parser: `argparse.ArgumentParser`. Gets a "data" argument group.
+        datasets: sequence of str. The choices of --dataset.
+        default_dataset: str. The default of --dataset.
+        downloadable: bool. Add --download and --cache-dir.
+    """
     group = parser.add_argument_group("data")
     group.add_argument("--dataset", default=default_dataset, choices=list(datasets))
     group.add_argument(
@@ -97,9 +125,17 @@ def add_next_item_arguments(
     """Adds the flags of the LRU next-item models (fmrlrec, lrurec) to `group`, with defaults.
 
     --max-len --num-blocks --dropout-rate --weight-decay --r-min --r-max --mask-history
-    --all-windows --eval-batch-size --adam-epsilon --decay-norms-and-biases. With `max_len`
-    None (a default the experiment chooses per dataset), `max_len_help` ends the help of
-    --max-len, e.g. ``" (default: 50 on beauty)."``.
+    --all-windows --eval-batch-size --adam-epsilon --decay-norms-and-biases.
+
+    Args:
+        group: an argparse parser or argument group.
+        max_len: int or None. Default of --max-len, in items; None: the experiment chooses
+            per dataset, and `max_len_help` ends the flag's help, e.g.
+            ``" (default: 50 on beauty)."``.
+        num_blocks, dropout_rate, weight_decay, r_min, r_max, mask_history, all_windows,
+            adam_epsilon, decay_norms_and_biases: the model's defaults of the flags of the
+            same names (ints, floats, bools).
+        max_len_help: str. See `max_len`. Default "".
     """
 
     def on_off(value: bool) -> str:
@@ -167,7 +203,13 @@ def add_next_item_arguments(
 
 
 def add_output_arguments(parser, model: str) -> None:
-    """Adds --seed --export-dir --no-export --metrics-out --verbose."""
+    """Adds --seed --export-dir --no-export --metrics-out --verbose.
+
+    Args:
+        parser: `argparse.ArgumentParser`. Gets an "output" argument group.
+        model: str. The model's command name; the default export folder is
+            ``saved_models/<model with - as _>``.
+    """
     group = parser.add_argument_group("output")
     group.add_argument("--seed", type=int, default=98765, help="Seeds the split and training.")
     group.add_argument(
@@ -198,8 +240,18 @@ def add_training_arguments(
     --epochs --batch-size --learning-rate --patience --precision --checkpoint-dir
     --tensorboard-dir --profile-batch --steps-per-execution --jit-compile --base-batch-size
     --lr-scaling --warmup-epochs, and with `distribute` also --distribute --threads-per-worker.
-    `epochs_help` replaces the help of --epochs (for a model whose epochs are not passes over the
-    data, or whose cap depends on it).
+
+    Args:
+        parser: `argparse.ArgumentParser`. Gets "training", "execution speed" and "scaling"
+            argument groups.
+        epochs: int or None. Default of --epochs (None: the experiment's).
+        batch_size: int or None. Default global batch, in examples (None: the experiment's).
+        learning_rate: float. Default rate, at --base-batch-size.
+        steps_per_execution: int. Default of --steps-per-execution, in batches.
+        patience: int or None. Default early-stopping patience, in epochs (None: never).
+        distribute: bool. Add --distribute and --threads-per-worker.
+        epochs_help: str or None. Replaces the help of --epochs (for a model whose epochs are
+            not passes over the data, or whose cap depends on it).
     """
     from tfrec.distribute import DISTRIBUTE_KINDS
     from tfrec.schedules.linear_scaling_warmup import SCALING_RULES
@@ -311,7 +363,14 @@ def add_training_arguments(
 
 
 def training_config(args) -> TrainingConfig:
-    """The `TrainingConfig` of parsed arguments (flags a command lacks keep their defaults)."""
+    """The `TrainingConfig` of parsed arguments (flags a command lacks keep their defaults).
+
+    Args:
+        args: `argparse.Namespace` of a ``tfrec train`` command (it must have ``no_export``).
+
+    Returns:
+        `tfrec.training.TrainingConfig`, not yet validated.
+    """
     import dataclasses
 
     values = {}
@@ -323,6 +382,10 @@ def training_config(args) -> TrainingConfig:
 
 
 def print_error(error) -> None:
-    """Prints a user's mistake as one ``tfrec: error:`` line on stderr, whatever it holds."""
+    """Prints a user's mistake as one ``tfrec: error:`` line on stderr, whatever it holds.
+
+    Args:
+        error: the exception (or any object); its text's whitespace runs become one space.
+    """
     message = " ".join(str(error).split())
     print(f"tfrec: error: {message}", file=sys.stderr)

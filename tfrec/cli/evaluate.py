@@ -40,6 +40,7 @@ PROTOCOL_NAMES = {
 
 
 def add_arguments(parser) -> None:
+    """Adds EXPORT_DIR, --dataset, --data-dir and --metrics-out."""
     parser.add_argument(
         "export_dir",
         metavar="EXPORT_DIR",
@@ -61,7 +62,20 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    """Runs ``tfrec evaluate``; returns 0. A request the export rejects raises `ConfigError`."""
+    """Runs ``tfrec evaluate``: prints the export's test metrics, and writes --metrics-out.
+
+    Args:
+        args: `argparse.Namespace` of `add_arguments`' flags.
+
+    Returns:
+        int. 0.
+
+    Raises:
+        ConfigError: (a `ValueError`) if --metrics-out cannot be written (checked before the
+            evaluation), for a request the export rejects (its InvalidArgument), and as for
+            `evaluate_export`.
+        DataError, FileNotFoundError, ValueError: as for `evaluate_export`.
+    """
     from tfrec.training.experiment import check_writable, write_metrics
 
     import tensorflow as tf
@@ -82,18 +96,28 @@ def evaluate_export(export_dir, dataset=None, data_dir=None) -> dict:
     """Evaluates a tfrec export on its protocol's test users; prints and returns the metrics.
 
     Args:
-        export_dir: an export's version folder or model folder.
+        export_dir: str or path. An export's version folder or model folder (its highest
+            version).
         dataset: str or None. Must be the export's dataset when given.
-        data_dir: the dataset's folder (None: `tfrec.data.paths.resolve_data_dir`'s defaults).
+        data_dir: str, path or None. The dataset's folder (None:
+            `tfrec.data.paths.resolve_data_dir`'s defaults).
 
     Returns:
-        dict with ``model``, ``dataset``, ``protocol``, ``seed``, ``export`` (the version folder)
-        and ``test``: the metrics, keyed as in the training run's metrics file.
+        dict with ``model``, ``dataset``, ``protocol``, ``seed``, ``export`` (str, the version
+        folder) and ``test``: the metrics (floats), keyed as in the training run's metrics file.
 
     Raises:
-        ValueError: an export without tfrec metadata or of another dataset, an unknown
-            protocol, or data whose catalogue is not the export's.
-        FileNotFoundError: no export, or no data folder.
+        ConfigError: (a `ValueError`) for an export without tfrec metadata, of an unknown
+            protocol, whose ``tfrec.json`` lacks an entry, of another dataset than `dataset`,
+            or whose catalogue is not the rebuilt split's; or for a leave-one-out export
+            without a ``score_new_items`` signature when it has item features (VBPR's
+            new-item AUC).
+        DataError: (a `ValueError`) if the SavedModel is not a tfrec recommender export, or
+            the dataset's files are malformed.
+        ValueError: if the protocol's experiment rejects the export's recorded settings.
+        FileNotFoundError: no export, or no data folder or file.
+        tf.errors.InvalidArgumentError: a request the export rejects (`run` turns it into a
+            `ConfigError`).
     """
     from tfrec.distribute import make_context
     from tfrec.export.exported_recommender import ExportedRecommender
@@ -155,7 +179,7 @@ def evaluate_export(export_dir, dataset=None, data_dir=None) -> dict:
 
 
 def _check_catalogue(export, item_ids) -> None:
-    """Raises ValueError unless the rebuilt split's items are the export's, in its order."""
+    """Raises ConfigError unless the rebuilt split's items are the export's, in its order."""
     if len(item_ids) != export.num_items or (item_ids != export.item_ids).any():
         raise ConfigError(
             f"The data gives a catalogue of {len(item_ids)} items, not the {export.num_items} "

@@ -9,6 +9,7 @@ import argparse
 
 
 def add_arguments(parser) -> None:
+    """Adds RUN.json (one or more), --out (required) and --metrics."""
     parser.add_argument(
         "runs", nargs="+", metavar="RUN.json", help="Metrics files of `tfrec train --metrics-out`."
     )
@@ -31,7 +32,19 @@ def _names(text: str) -> list:
 
 
 def run(args) -> int:
-    """Runs ``tfrec plot``; returns 0 (a bad metrics file raises `DataError`)."""
+    """Runs ``tfrec plot``: draws the runs with `tfrec.plots.plot_runs` and saves --out.
+
+    Args:
+        args: `argparse.Namespace` of `add_arguments`' flags.
+
+    Returns:
+        int. 0.
+
+    Raises:
+        DataError: (a `ValueError`) for a file that is not a metrics file, or nothing to plot.
+        ValueError: from matplotlib, if the suffix of --out is not an image format it writes.
+        OSError: if a file cannot be read or --out cannot be written.
+    """
     from tfrec.plots import plot_runs
 
     plot_runs(args.runs, out=args.out, metrics=args.metrics)

@@ -13,6 +13,7 @@ from tfrec.training.config_error import ConfigError
 
 
 def add_arguments(parser) -> None:
+    """Adds EXPORT_DIR, --items or --user (one required), --k, --signature and --data-dir."""
     parser.add_argument(
         "export_dir",
         metavar="EXPORT_DIR",
@@ -46,7 +47,18 @@ def add_arguments(parser) -> None:
 
 
 def parse_ids(text: str, flag: str) -> list:
-    """The integers of a comma-separated `text`; ValueError naming `flag` otherwise."""
+    """The integers of a comma-separated `text`, e.g. ``"1,260,1196"``.
+
+    Args:
+        text: str. The flag's value.
+        flag: str. The flag's name, for the message.
+
+    Returns:
+        list of int, in the order given.
+
+    Raises:
+        ConfigError: (a `ValueError`) naming `flag`, if a part is empty or not an integer.
+    """
     parts = [part.strip() for part in str(text).split(",")]
     try:
         ids = [int(part) for part in parts]
@@ -58,7 +70,23 @@ def parse_ids(text: str, flag: str) -> list:
 
 
 def run(args) -> int:
-    """Runs ``tfrec recommend``; returns 0. A request the export rejects raises `ConfigError`."""
+    """Runs ``tfrec recommend``: prints the top `k` items (rank, item id, score, title).
+
+    Args:
+        args: `argparse.Namespace` of `add_arguments`' flags.
+
+    Returns:
+        int. 0.
+
+    Raises:
+        ConfigError: (a `ValueError`) for a request that does not fit the export: --items for
+            a user export or --user for a history one, ids that are not integers, more than one
+            user, --k above the number of items, or a request the export rejects (its
+            InvalidArgument, e.g. a user it was not trained on).
+        DataError: (a `ValueError`) if EXPORT_DIR is not a tfrec recommender export or has no
+            top-k signature --signature.
+        FileNotFoundError: if there is no SavedModel at EXPORT_DIR.
+    """
     import tensorflow as tf
 
     try:

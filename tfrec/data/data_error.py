@@ -9,7 +9,9 @@ class DataError(ValueError):
     non-numeric, negative or out-of-range id, a header line where none belongs, an empty or
     truncated file, bytes that are not UTF-8, a feature array with NaN or the wrong shape. The
     message names the file and, where one line (or array row) is at fault, its number and the
-    offending value. The ``tfrec`` command prints it on one line and exits with status 2.
+    offending value. `tfrec.export.ExportedRecommender` raises it for a folder that is not a
+    tfrec export, and `tfrec.plots.plot_runs` for a file that is not a metrics file. The
+    ``tfrec`` command prints it on one line and exits with status 2.
 
     A subclass of `ValueError`, so code that caught the readers' former `ValueError` still works.
 

@@ -20,10 +20,17 @@ INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def read_bytes(path) -> bytes:
-    """The content of `path`, decompressed when its name ends in ``.gz``.
+    """The content of `path`, decompressed when its name ends in ``.gz`` (lower case).
+
+    Args:
+        path: str or path. The file.
+
+    Returns:
+        bytes. The whole (decompressed) content.
 
     Raises:
         FileNotFoundError: if `path` does not exist.
+        OSError: if it cannot be read otherwise (e.g. a folder, no permission).
         DataError: for a ``.gz`` file that is not gzip data, or is truncated or corrupt (naming
             the line it breaks off in), and for gzip data in a file not named ``.gz``.
     """
@@ -61,7 +68,19 @@ def read_bytes(path) -> bytes:
 
 
 def decode_line(path, line_number: int, raw: bytes) -> str:
-    """`raw` decoded as UTF-8; a DataError naming file, line and the bad bytes otherwise."""
+    """`raw` decoded as UTF-8.
+
+    Args:
+        path: the file `raw` comes from, for the message.
+        line_number: int. 1-based number of the line, for the message.
+        raw: bytes. One line.
+
+    Returns:
+        str.
+
+    Raises:
+        DataError: naming the file, the line, the column and the bytes that are not UTF-8.
+    """
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -76,14 +95,19 @@ def parse_id(path, line_number: int, name: str, text: str, minimum: int = 0, hin
     """The integer id in `text`, which must lie in [`minimum`, int64 max].
 
     Args:
-        path, line_number: where `text` comes from, for the message.
+        path, line_number: where `text` comes from (file, 1-based line), for the message.
         name: str. The field, e.g. ``"item_id"``.
         text: str. The field's text, surrounding spaces already stripped.
         minimum: int. Smallest valid id (0; 1 where 0 is the padding value of an export).
         hint: str. Appended to the message of a non-integer (e.g. the expected separator).
 
+    Returns:
+        int. The id.
+
     Raises:
-        DataError: naming the file, the line, the field and the value.
+        DataError: naming the file, the line, the field and the value, if `text` is not an
+            ASCII integer (an optional sign, digits) or the value is past int64, negative or
+            below `minimum`.
     """
     where = f"{path}, line {line_number}: field '{name}'"
     if not INTEGER.fullmatch(text):

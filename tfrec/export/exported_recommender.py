@@ -6,6 +6,7 @@ from tfrec.export.saved_model import find_version, read_metadata
 import numpy as np
 import tensorflow as tf
 
+# The outputs that make a signature a top-k one.
 TOP_K_OUTPUTS = frozenset({"top_ids", "top_scores"})
 # Inputs of the serving modules' top-k signatures, and the id that pads a history of each.
 HISTORY_PADDING = {"item_ids": -1, "history": 0}
@@ -22,8 +23,8 @@ class ExportedRecommender:
     dataset and protocol; an export without it can still be queried.
 
     Args:
-        export_dir: a SavedModel version folder, or a TF Serving model folder of numbered
-            versions (the highest is loaded).
+        export_dir: str or path. A SavedModel version folder, or a TF Serving model folder of
+            numbered versions (the highest is loaded).
 
     Attributes:
         path: `pathlib.Path` of the version folder loaded.
@@ -36,7 +37,9 @@ class ExportedRecommender:
 
     Raises:
         FileNotFoundError: if there is no SavedModel at `export_dir`.
-        ValueError: if the SavedModel is not a tfrec recommender export.
+        DataError: (a `ValueError`) if the SavedModel is not a tfrec recommender export (no
+            top-k ``serving_default`` or no ``item_ids``).
+        json.JSONDecodeError: (a `ValueError`) if its ``tfrec.json`` is not valid JSON.
     """
 
     def __init__(self, export_dir):
@@ -68,13 +71,21 @@ class ExportedRecommender:
 
     @property
     def num_items(self) -> int:
+        """int. Number of items in the catalogue (``len(item_ids)``)."""
         return len(self.item_ids)
 
     def signature(self, name: str = "serving_default"):
-        """The top-k signature `name` (a concrete function).
+        """The top-k signature `name`.
+
+        Args:
+            name: str. A name of `signature_names`.
+
+        Returns:
+            The signature's concrete function, called with keyword inputs.
 
         Raises:
-            ValueError: if the export has no signature `name`, or it is not a top-k one.
+            DataError: (a `ValueError`) if the export has no signature `name`, or it does not
+                return ``top_ids`` and ``top_scores``.
         """
         if name not in self._signatures:
             raise DataError(
@@ -89,19 +100,33 @@ class ExportedRecommender:
         return self._signatures[name]
 
     def unknown_items(self, ids) -> list:
-        """The ids of `ids` (in their order) that are not in the catalogue."""
+        """The ids of `ids` (in their order) that are not in the catalogue.
+
+        Args:
+            ids: iterable of int dataset item ids.
+
+        Returns:
+            list of int, possibly empty.
+        """
         known = set(self.item_ids.tolist())
         return [int(i) for i in ids if int(i) not in known]
 
     def history_batch(self, histories) -> np.ndarray:
         """Pads histories (lists of item ids, oldest first) into a request's int64 batch.
 
-        ``item_ids`` histories are padded on the right to the longest; ``history`` ones keep
-        their last `max_len` catalogue items (unknown ids dropped first, as the export would)
-        and are padded on the left.
+        ``item_ids`` histories are padded on the right with -1 to the longest (unknown ids
+        kept: the export ignores them); ``history`` ones keep their last `max_len` catalogue
+        items (unknown ids dropped first, as the export would) and are padded on the left with 0.
+
+        Args:
+            histories: sequence of `batch` sequences of int dataset item ids, oldest first.
+
+        Returns:
+            int64 numpy `[batch, longest history (at least 1)]` for ``item_ids``, or
+            `[batch, max_len]` for ``history``.
 
         Raises:
-            ValueError: if the export takes user ids.
+            DataError: (a `ValueError`) if the export takes user ids.
         """
         if self.padding_id is None:
             raise DataError(f"{self.path} takes user ids, not item histories.")
@@ -124,14 +149,16 @@ class ExportedRecommender:
 
         Args:
             requests: int `[batch]` user ids or `[batch, length]` padded histories
-                (`history_batch`), as the export takes.
+                (`history_batch`; `length` = `max_len` for ``history``), as the export takes.
             k: int. 1 <= k <= number of items.
-            signature: name of a top-k signature.
+            signature: str. Name of a top-k signature. Default ``serving_default``.
 
         Returns:
-            (ids, scores): int64 and float32 numpy arrays `[batch, k]`, best first.
+            (ids, scores): int64 dataset item ids and float32 scores, numpy arrays
+            `[batch, k]`, best first.
 
         Raises:
+            DataError: (a `ValueError`) from `signature`, for a bad signature name.
             tf.errors.InvalidArgumentError: from the export, e.g. an unknown user id or a bad k.
         """
         out = self.signature(signature)(
@@ -148,10 +175,14 @@ class ExportedRecommender:
 
         Args:
             requests: int tensor or array, as for `top_k`.
-            signature: name of a top-k signature.
+            signature: str. Name of a top-k signature. Default ``serving_default``.
 
         Returns:
-            float32 tensor `[batch, num_items]`.
+            float32 tensor `[batch, num_items]`, column j the score of ``item_ids[j]``.
+
+        Raises:
+            DataError: (a `ValueError`) from `signature`, for a bad signature name.
+            tf.errors.InvalidArgumentError: from the export, e.g. an unknown user id.
         """
         out = self.signature(signature)(
             **{self.input_name: tf.cast(requests, tf.int64)},
@@ -165,12 +196,21 @@ class ExportedRecommender:
     def call_signature(self, name: str, **inputs):
         """Calls any signature of the export (e.g. ``score_new_items``) with `inputs`.
 
+        Args:
+            name: str. The signature's name.
+            **inputs: its input tensors, by input name.
+
+        Returns:
+            dict of the signature's output tensors, by output name.
+
         Raises:
-            ValueError: if the export has no signature `name`.
+            DataError: (a `ValueError`) if the export has no signature `name`.
+            tf.errors.InvalidArgumentError: from the export, for inputs it rejects.
         """
         if name not in self._signatures:
             raise DataError(f"{self.path} has no signature {name!r}.")
         return self._signatures[name](**inputs)
 
     def has_signature(self, name: str) -> bool:
+        """Whether the export has a signature `name` (of any kind)."""
         return name in self._signatures

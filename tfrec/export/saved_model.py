@@ -21,6 +21,7 @@ from tfrec.utils.atomic import atomic_output, remove_stale_temporaries
 import numpy as np
 import tensorflow as tf
 
+# File names inside a version's ``assets.extra`` (TF Serving's warm-up file name is fixed).
 WARMUP_FILE = "tf_serving_warmup_requests"
 METADATA_FILE = "tfrec.json"
 
@@ -53,7 +54,14 @@ class ServesModelWeights:
 
 
 def next_version(export_base) -> int:
-    """The next free integer version under `export_base` (1 when there is none)."""
+    """The next free integer version under `export_base` (1 when there is none).
+
+    Args:
+        export_base: str or path. A TF Serving model folder (it may not exist yet).
+
+    Returns:
+        int. One more than the highest numbered sub-folder, with or without a SavedModel.
+    """
     export_base = pathlib.Path(export_base)
     versions = [int(p.name) for p in export_base.glob("*") if p.is_dir() and p.name.isdigit()]
     return max(versions, default=0) + 1
@@ -83,14 +91,14 @@ def find_version(export_dir) -> pathlib.Path:
     """The SavedModel folder of `export_dir`: itself if it is a version, else its highest version.
 
     Args:
-        export_dir: a version folder (holding ``saved_model.pb``) or a TF Serving model folder of
-            numbered versions.
+        export_dir: str or path. A version folder (holding ``saved_model.pb``) or a TF Serving
+            model folder of numbered versions.
 
     Returns:
         The version folder, as a `pathlib.Path`.
 
     Raises:
-        FileNotFoundError: if `export_dir` is neither, naming it.
+        FileNotFoundError: if `export_dir` is neither (or does not exist), naming it.
     """
     export_dir = pathlib.Path(export_dir)
     if (export_dir / "saved_model.pb").is_file():
@@ -109,7 +117,18 @@ def find_version(export_dir) -> pathlib.Path:
 
 
 def read_metadata(version_dir) -> dict:
-    """The ``assets.extra/tfrec.json`` of an export version ({} if it has none)."""
+    """The ``assets.extra/tfrec.json`` of an export version ({} if it has none).
+
+    Args:
+        version_dir: str or path. A SavedModel version folder.
+
+    Returns:
+        dict, as `export_saved_model` wrote it.
+
+    Raises:
+        json.JSONDecodeError: (a `ValueError`) if the file is not valid JSON.
+        OSError: if the file exists but cannot be read.
+    """
     path = pathlib.Path(version_dir) / "assets.extra" / METADATA_FILE
     return json.loads(path.read_text()) if path.is_file() else {}
 
@@ -118,16 +137,18 @@ def write_warmup_requests(export_dir, model_name: str, requests) -> pathlib.Path
     """Writes ``assets.extra/tf_serving_warmup_requests`` for TF Serving's model warm-up.
 
     Args:
-        export_dir: a SavedModel version folder.
+        export_dir: str or path. A SavedModel version folder; ``assets.extra`` is created.
         model_name: str. The name the server serves the model under.
         requests: dict mapping a signature name to a list of requests, each a dict from input
-            name to a numpy array.
+            name to a numpy array (or a value `np.asarray` takes).
 
     Returns:
-        Path of the written file (TFRecord of `PredictionLog` protos).
+        `pathlib.Path` of the written file (TFRecord of `PredictionLog` protos), replaced if it
+        existed.
 
     Raises:
         ImportError: if tensorflow-serving-api is not installed.
+        OSError: if the file cannot be written.
     """
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
@@ -160,9 +181,13 @@ def export_saved_model(
 ) -> pathlib.Path:
     """Saves `module` as ``<export_base>/<version>`` atomically.
 
+    The base folder is created, and leftovers of killed exports in it are removed first
+    (`tfrec.utils.atomic.remove_stale_temporaries`); the version's folders are made readable
+    by all (mode 0755). If the save fails, nothing appears at ``<export_base>/<version>``.
+
     Args:
         module: a `tf.Module` (or Keras model) holding the variables the signatures use.
-        export_base: folder of the served model (e.g. ``saved_models/mult_vae``).
+        export_base: str or path. Folder of the served model (e.g. ``saved_models/mult_vae``).
         signatures: dict from signature name to a concrete or input-signature `tf.function`.
             Give an argument a Python default (``k=tf.constant(100)``) to make it optional for TF
             Serving: it is recorded in ``SignatureDef.defaults``.
@@ -174,11 +199,15 @@ def export_saved_model(
             (`read_metadata` reads it back).
 
     Returns:
-        Path of the finished version folder.
+        `pathlib.Path` of the finished version folder, ``<export_base>/<version>``.
 
     Raises:
         FileExistsError: if the version folder already exists.
-        ValueError: if `export_base` is itself a version folder (`check_export_base`).
+        ValueError: if `export_base` is itself a version folder (`check_export_base`), or
+            from `tf.saved_model.save`, e.g. for a signature without an input signature.
+        TypeError: if `metadata` is not JSON-serialisable.
+        ImportError: with `warmup_requests`, if tensorflow-serving-api is not installed.
+        OSError: if the folder cannot be written.
     """
     export_base = pathlib.Path(export_base)
     check_export_base(export_base)

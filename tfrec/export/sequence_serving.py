@@ -6,6 +6,7 @@ from tfrec.metrics.next_item_evaluation import history_mask, model_sizes
 import numpy as np
 import tensorflow as tf
 
+# The dataset id that left-pads a request's history (sequence readers reject item id 0).
 PADDING_ID = 0
 
 
@@ -35,18 +36,19 @@ class SequenceServing(RecommenderServing):
         model: a trained `tfrec.models.FMRLRec` or `tfrec.models.LRURec` (any model with
             ``num_items``, ``item_representations()``, ``encode(indices, items, training,
             last_only)`` and ``scores(hidden, items)``).
-        item_ids: int array `[num_items]`: dataset id of model item index 1..num_items.
-        max_len: int. History length of a request.
-        default_k: int. Default 10.
+        item_ids: int array `[num_items]`: ``item_ids[i]`` is the dataset id of model item
+            index i + 1 (index 0 is padding).
+        max_len: int. History length of a request, in items.
+        default_k: int. `k` when a request omits it (capped at the number of items). Default 10.
         exclude_history: bool. Remove the history's items (LRURec's protocol); fMRLRec's keeps
             them, as repeat purchases happen. Default False.
         sizes: optional sequence of int: the Matryoshka sizes to export, each one of the
             model's ``matryoshka_sizes``. Default None: all of them.
 
     Raises:
-        ValueError: if `item_ids` does not have one id per item, `max_len` < 1, or `sizes` is
-            empty, names a size that is not one of the model's Matryoshka sizes, or is given
-            for a model without Matryoshka sizes.
+        ValueError: if `item_ids` is not a 1-d array of distinct ids, one per model item,
+            `max_len` or `default_k` < 1, or `sizes` is empty, names a size that is not one of
+            the model's Matryoshka sizes, or is given for a model without Matryoshka sizes.
     """
 
     def __init__(
@@ -134,10 +136,12 @@ class SequenceServing(RecommenderServing):
         )
 
     def signatures(self) -> dict:
+        """Signature name -> `tf.function`: ``serving_default``, then ``serving_size_<m>``."""
         return dict(self._signatures)
 
     def metadata(self) -> dict:
-        """The base's, with ``sizes``: the model width each signature scores at."""
+        """The base's, for ``history`` requests: ``input`` ``"history"``, ``padding_id`` 0,
+        ``max_len``, and ``sizes``: signature name -> the model width it scores at."""
         sizes = {
             name: int(name[len("serving_size_") :])
             for name in self._signatures
@@ -154,6 +158,7 @@ class SequenceServing(RecommenderServing):
         }
 
     def warmup_requests(self) -> dict:
+        """Signature name -> one request: a history of the first catalogue item, `default_k`."""
         history = np.full((1, self.max_len), PADDING_ID, np.int64)
         history[0, -1] = self.item_ids.numpy()[0]
         request = {"history": history, "k": np.int32(self.default_k)}

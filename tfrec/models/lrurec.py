@@ -40,7 +40,8 @@ class LRURec(keras.Model):
             networks. Default 0.2.
         r_min, r_max: floats. Ring of the LRU's eigenvalue moduli at initialisation. Defaults
             0.8 and 0.99 (the reference's).
-        max_phase: float. Initial LRU phases are drawn in ``[0, max_phase)``. Default 2*pi.
+        max_phase: float. Initial LRU phases are drawn in ``[0, max_phase)`` radians. Default
+            2*pi.
         state_multiplier: int. LRU state size as a multiple of `width`. Default 2.
         feed_forward_multiplier: int. Feed-forward hidden size as a multiple of `width`.
             Default 4.
@@ -51,15 +52,16 @@ class LRURec(keras.Model):
     Call arguments:
         inputs: int tensor `[batch, max_len]` of item indices, left-padded with 0; static
             `max_len`.
-        training: bool.
+        training: bool. Dropout on when True.
 
     Returns:
-        float32 scores `[batch, num_items + 1]` of the item after the last position; column 0
-        (padding) is -1e9.
+        float32 scores (logits) `[batch, num_items + 1]` of the item after the last position;
+        column 0 (padding) is -1e9.
 
     Raises:
-        ValueError: if `num_items`, `width` or `num_blocks` is < 1 (bad LRU or block arguments
-            raise from the layers).
+        ValueError: if `num_items`, `width`, `num_blocks`, `state_multiplier` or
+            `feed_forward_multiplier` is < 1, unless ``0 <= r_min < r_max <= 1``, or if
+            `dropout` is outside [0, 1].
 
     Example:
         >>> import numpy as np
@@ -150,9 +152,17 @@ class LRURec(keras.Model):
         return tf.cast(tf.convert_to_tensor(self.item_embeddings), tf.float32)
 
     def embed(self, inputs, items, training=None):
-        """The blocks' input: ``LN(dropout(items[inputs]))``, `[batch, max_len, width]`.
+        """The blocks' input: ``LN(dropout(items[inputs]))``.
 
         Dropout comes before the norm, as in the reference's ``LRUEmbedding``.
+
+        Args:
+            inputs: int `[batch, max_len]` item indices, 0 for padding.
+            items: float `[num_items + 1, width]` item embeddings.
+            training: bool. Dropout on when True.
+
+        Returns:
+            Tensor `[batch, max_len, width]` in the compute dtype.
         """
         hidden = tf.gather(tf.cast(items, self.compute_dtype), tf.cast(inputs, tf.int32))
         return self.embedding_norm(self.embedding_dropout(hidden, training=training))
@@ -164,12 +174,13 @@ class LRURec(keras.Model):
             inputs: int `[batch, max_len]` indices, 0 for padding.
             items: optional float `[num_items + 1, width]` item embeddings (the model's own if
                 None).
-            training: bool.
+            training: bool. Dropout on when True.
             last_only: bool. Only the last position's state, `[batch, 1, width]`: the last
                 block runs its feed-forward network and output projection there alone.
 
         Returns:
-            Float `[batch, max_len, width]`, or `[batch, 1, width]` with `last_only`.
+            Tensor `[batch, max_len, width]` in the compute dtype, or `[batch, 1, width]` with
+            `last_only`.
         """
         inputs = tf.cast(inputs, tf.int32)
         if items is None:
@@ -214,11 +225,13 @@ class LRURec(keras.Model):
         the reference also keeps its column in the softmax.
 
         Args:
-            inputs: int `[batch, max_len]` left-padded histories.
-            labels: int `[batch, max_len]` next item at each position, 0 where ignored.
+            inputs: int `[batch, max_len]` left-padded item indices.
+            labels: int `[batch, max_len]` next item index at each position, 0 where ignored.
+            training: bool. Dropout on when True.
 
         Returns:
-            float32 scalar.
+            float32 scalar, in nats: the mean over the positions with a label (NaN when
+            `labels` has none).
         """
         labels = tf.cast(labels, tf.int32)
         items = self.item_representations()

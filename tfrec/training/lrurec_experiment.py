@@ -32,27 +32,30 @@ class LRURecExperiment(NextItemExperiment):
     The default epoch cap is the reference's 500 passes over the training windows at batch 128.
 
     Args:
-        dataset: "beauty" or "ml-100k".
-        data_dir: folder of the dataset (None: `tfrec.data.paths.resolve_data_dir`).
+        dataset: "beauty" or "ml-100k". Default "beauty".
+        data_dir: str, path or None. Folder of the dataset (None:
+            `tfrec.data.paths.resolve_data_dir`).
         width: int. Model width. Default 64.
         max_len: int or None. History length (items); None: 50 for Beauty, 200 for ML-100K
             (the reference's Amazon and MovieLens lengths).
         num_blocks: int. LRU blocks. Default 2.
         dropout_rate: float. Default 0.2.
         weight_decay: float. AdamW weight decay. Default 0.01.
-        r_min, r_max: floats. Ring of the LRU's eigenvalue moduli at initialisation.
+        r_min, r_max: floats. Ring of the LRU's eigenvalue moduli at initialisation, checked
+            when the model is built. Defaults 0.8 and 0.99.
         mask_history: bool. Exclude the history's items from the ranking and the export's
             recommendations. Default True (LRURec's protocol).
         all_windows: bool. Train on every `max_len` window of long histories. Default True.
         validation_interval: int or None. Updates between validations; None: the reference's
             (1,000 on Beauty, 500 on MovieLens); 0: once per pass over the training windows.
-        eval_batch_size: int. Users per evaluation forward pass.
+        eval_batch_size: int. Users per evaluation forward pass. Default 512.
         adam_epsilon: float. AdamW's epsilon. Default 1e-9 (the reference's).
         decay_norms_and_biases: bool. Apply weight decay to biases and layer norms too.
             Default False (the reference's AdamW groups).
 
     Raises:
-        ValueError: unknown dataset or a bad size, length or interval.
+        ValueError: for an unknown dataset, `width`, `max_len` or `eval_batch_size` < 1 (a
+            bad width is reported as ``matryoshka_sizes``), or `validation_interval` < 0.
 
     References:
         - [Yue et al., 2024](https://arxiv.org/abs/2310.02367). Linear Recurrent Units for
@@ -110,6 +113,7 @@ class LRURecExperiment(NextItemExperiment):
         return -(-len(self.inputs) // batch_size)
 
     def default_config(self) -> dict:
+        """The reference's recipe; ``epochs`` in validation rounds (500 passes at batch 128)."""
         rounds = REFERENCE_EPOCHS
         if self.validation_interval:
             passes = REFERENCE_EPOCHS * self._batches_per_pass(BATCH_SIZE)
@@ -123,9 +127,11 @@ class LRURecExperiment(NextItemExperiment):
         }
 
     def steps_per_epoch(self, context, local_batch_size: int) -> int:
+        """`validation_interval` updates, or one pass over the training windows when it is 0."""
         return self.validation_interval or self._batches_per_pass(local_batch_size)
 
     def create_model(self):
+        """The unbuilt `tfrec.models.LRURec` of the experiment's settings."""
         from tfrec.models.lrurec import LRURec
 
         return LRURec(
@@ -138,6 +144,7 @@ class LRURecExperiment(NextItemExperiment):
         )
 
     def training_data(self, context, local_batch_size, steps_per_epoch, seed):
+        """The shuffled training windows, repeated when a `validation_interval` cuts epochs."""
         data = super().training_data(context, local_batch_size, steps_per_epoch, seed)
         if not self.validation_interval:
             return data
@@ -146,6 +153,7 @@ class LRURecExperiment(NextItemExperiment):
         return {"x": data["x"].repeat(), "steps_per_epoch": steps_per_epoch}
 
     def validation_metrics(self, model) -> dict:
+        """Validation NDCG@K and Recall@K (K in 5, 10, 20) of the one width, as floats."""
         return dict(self._evaluate(model, "validation")[self.width])
 
     def describe(self) -> dict:

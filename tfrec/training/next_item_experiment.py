@@ -42,8 +42,19 @@ OTHER_RULE_PREFIX = {True: "history_masked/", False: "history_not_masked/"}
 def load_features(folder, features, item_ids) -> dict:
     """Loads the frozen text/image tables aligned to `item_ids` (missing items: zero rows).
 
+    Args:
+        folder: `pathlib.Path`. The dataset's folder, holding ``text_features.npz`` and
+            ``image_features.npz``.
+        features: collection of "text", "image", "id"; "id" needs no file.
+        item_ids: int array `[num_items]`. The catalogue's dataset ids, in model order.
+
+    Returns:
+        dict from "text" and/or "image" to a float32 numpy table `[num_items, dim]`; image
+        rows are scaled to unit L2 norm.
+
     Raises:
         FileNotFoundError: naming the missing `.npz` file of a requested feature.
+        DataError: (a `ValueError`) from `tfrec.data.load_item_features`, for a malformed file.
     """
     from tfrec.data.item_features import load_item_features
 
@@ -71,30 +82,38 @@ class NextItemExperiment(Experiment):
     Matryoshka size from one forward pass. The export has a signature per size.
 
     Args:
-        dataset: "beauty" or "ml-100k" (`tfrec.data.sequences.DATASETS`).
-        data_dir: folder of the dataset (None: `tfrec.data.paths.resolve_data_dir`).
+        dataset: "beauty" or "ml-100k" (`tfrec.data.sequences.DATASETS`); not checked until `load`.
+            Default "beauty".
+        data_dir: str, path or None. Folder of the dataset (None:
+            `tfrec.data.paths.resolve_data_dir`).
         features: sequence of "text", "image", "id": the item representation; ("id",) alone
             is fMRLRec's ID-only LRU ablation (not LRURec: `tfrec.training.LRURecExperiment`).
-        matryoshka_sizes: strictly increasing ints; the last is the model width.
-        max_len: int. History length (items).
-        num_blocks: int. Recurrent blocks.
-        dropout_rate: float.
-        weight_decay: float. AdamW weight decay.
-        r_min, r_max: floats. Ring of the LRU's eigenvalue magnitudes at initialisation.
+            Default ("text", "image").
+        matryoshka_sizes: strictly increasing ints; the last is the model width. Default
+            (16, 32, 64, 128, 256).
+        max_len: int. History length, in items. Default 50.
+        num_blocks: int. Recurrent blocks. Default 1.
+        dropout_rate: float. Default 0.1.
+        weight_decay: float. AdamW weight decay. Default 0.01.
+        r_min, r_max: floats. Ring of the LRU's eigenvalue magnitudes at initialisation,
+            checked when the model is built. Defaults 0.0 and 0.1.
         mask_history: bool. Exclude the history's items from the ranking (LRURec does;
-            fMRLRec does not); the export follows the same rule.
-        all_windows: bool. Train on every `max_len` window of long histories.
-        eval_batch_size: int. Users per evaluation forward pass.
-        adam_epsilon: float. AdamW's epsilon (the reference uses 1e-9).
+            fMRLRec does not); the export follows the same rule. Default False.
+        all_windows: bool. Train on every `max_len` window of long histories. Default False.
+        eval_batch_size: int. Users per evaluation forward pass. Default 512.
+        adam_epsilon: float. AdamW's epsilon (the reference uses 1e-9). Default 1e-7.
         decay_norms_and_biases: bool. Apply weight decay to biases and layer norms too (True,
             tfrec's default) or to weights only (False, the reference's).
-        lr_schedule: "constant" or "cosine": a linear warmup from 0 over `lr_warmup_steps`,
-            then a cosine decay to 0 at the end of the epoch budget (the reference's
-            ``get_cosine_schedule_with_warmup``), behind `LinearScalingWarmup`'s decay hook.
-        lr_warmup_steps: int. Warmup of the cosine schedule, in updates.
+        lr_schedule: "constant" (default) or "cosine": a linear warmup from 0 over
+            `lr_warmup_steps`, then a cosine decay to 0 at the end of the epoch budget (the
+            reference's ``get_cosine_schedule_with_warmup``), behind `LinearScalingWarmup`'s
+            decay hook.
+        lr_warmup_steps: int. Warmup of the cosine schedule, in updates. Default 0.
 
     Raises:
-        ValueError: on unknown features or bad sizes.
+        ValueError: for no or unknown features, `matryoshka_sizes` not strictly increasing
+            positive ints, `max_len` or `eval_batch_size` < 1, an unknown `lr_schedule`, or
+            `lr_warmup_steps` < 0.
 
     References:
         - [Wang et al., 2024](https://arxiv.org/abs/2409.16627). Train Once, Deploy Anywhere:
@@ -162,6 +181,15 @@ class NextItemExperiment(Experiment):
         self.tables: dict = {}
 
     def load(self, context, seed: int) -> None:
+        """Reads the sequences and feature tables and builds the training windows.
+
+        The leave-one-out split does not depend on `seed`.
+
+        Raises:
+            KeyError: for an unknown `dataset`.
+            FileNotFoundError: no data folder, or no file of a requested feature.
+            DataError: (a `ValueError`) a malformed sequence or feature file.
+        """
         from tfrec.data.paths import resolve_data_dir
         from tfrec.data.sequences import DATA_FOLDERS, next_item_examples, read_sequences
 
@@ -215,6 +243,7 @@ class NextItemExperiment(Experiment):
         )
 
     def learning_rate_decay(self, config, steps_per_epoch: int):
+        """None (constant rate), or the cosine schedule over ``epochs * steps_per_epoch``."""
         import tf_keras as keras
 
         if self.lr_schedule == "constant":
@@ -229,6 +258,8 @@ class NextItemExperiment(Experiment):
         )
 
     def make_optimizer(self, learning_rate, config):
+        """AdamW, global gradient norm clipped at 5; biases and norms not decayed unless
+        `decay_norms_and_biases`."""
         import tf_keras as keras
 
         optimizer = keras.optimizers.AdamW(
@@ -265,6 +296,7 @@ class NextItemExperiment(Experiment):
         )
 
     def validation_metrics(self, model) -> dict:
+        """The full size's metrics (``ndcg@10``, ...), and each size's as ``ndcg@10/size_16``."""
         by_size = self._evaluate(model, "validation")
         full = self.matryoshka_sizes[-1]
         flat = dict(by_size[full])
@@ -278,6 +310,10 @@ class NextItemExperiment(Experiment):
         The other rule's figures carry the prefix ``history_masked/`` (or
         ``history_not_masked/``): fMRLRec's paper ranks with the history, LRURec's without it,
         and the two are compared both ways. Only the run's own rule selects epochs.
+
+        Returns:
+            dict from the size (str) to a dict of float metrics, ``ndcg@5`` ... ``recall@20``
+            and the other rule's prefixed ones.
         """
         own = self._evaluate(model, "test", verbose=self.verbose)
         other = self._evaluate(
@@ -309,6 +345,7 @@ class NextItemExperiment(Experiment):
                 print(f"{size:<6} {cells}")
 
     def serving(self, model):
+        """A `tfrec.export.SequenceServing` of every size, excluding history per `mask_history`."""
         from tfrec.export.sequence_serving import SequenceServing
 
         return SequenceServing(

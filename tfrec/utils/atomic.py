@@ -39,10 +39,15 @@ def remove_stale_temporaries(folder) -> list:
     removed; another host's (shared file system) or a live process's are kept.
 
     Args:
-        folder: str or path. A folder that `atomic_output` writes into.
+        folder: str or path. A folder that `atomic_output` writes into; a missing one has
+            nothing to remove.
 
     Returns:
-        The removed paths (`pathlib.Path`), each also logged as a warning.
+        list of the removed paths (`pathlib.Path`), each also logged as a warning.
+
+    Raises:
+        OSError: if `folder` cannot be listed, or a leftover file cannot be removed (a
+            leftover folder is removed as far as possible, errors ignored).
     """
     folder = pathlib.Path(folder)
     host = _host()
@@ -71,14 +76,18 @@ def atomic_output(path, directory: bool = False):
 
     Args:
         path: str or path. The final file or folder; its parent folders are created.
-        directory: bool. Yield an empty temporary folder instead of a file path. A folder
-            replaces only a missing or empty `path` (`os.replace` semantics).
+        directory: bool. Yield an empty temporary folder instead of a file. A folder
+            replaces only a missing or empty `path` (`os.replace` semantics). Default False.
 
     Yields:
-        pathlib.Path of the temporary file (not yet created) or folder (created, mode 0700).
+        `pathlib.Path` of the temporary: an empty file (created by `tempfile.mkstemp`, mode
+        0600, which `path` keeps) or an empty folder (mode 0700), for the block to fill.
 
     Raises:
-        Whatever the block raises, after removing the temporary.
+        OSError: if the parent folders or the temporary cannot be created, or the final
+            rename fails (e.g. `path` is a non-empty folder, or a folder where a file is
+            written); the temporary is removed first.
+        BaseException: whatever the block raises, re-raised after removing the temporary.
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
