@@ -112,3 +112,25 @@ def test_cli_bad_file_is_a_one_line_error(tmp_path, capsys, payload, message):
     err = capsys.readouterr().err.strip()
     assert err.startswith("tfrec: error:") and message in err and "\n" not in err
     assert not out.exists()
+
+
+def test_runs_with_the_same_file_name_get_distinct_labels(tmp_path):
+    (tmp_path / "x").mkdir()
+    first = _write(tmp_path / "a.json", _mult_vae_run(1.0))
+    second = _write(tmp_path / "x" / "a.json", _mult_vae_run(0.9))
+    figure = plot_runs([first, second], metrics=["loss"])
+    assert set(_lines(figure.axes[0])) == {"a (1)", "a (2)"}
+
+
+@pytest.mark.parametrize(
+    "metrics, out, message",
+    [
+        (["val_ndcg@10"], None, "No run has the curve(s) val_ndcg@10; available: loss"),
+        (None, "figure.xyz", "Cannot write a figure as .xyz"),
+    ],
+)
+def test_unknown_metric_or_figure_format_fails_before_drawing(tmp_path, metrics, out, message):
+    out = tmp_path / out if out else None
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        plot_runs(_mult_vae_run(1.0), out=out, metrics=metrics)
+    assert out is None or not out.exists()

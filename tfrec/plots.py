@@ -30,16 +30,16 @@ def plot_runs(runs, out=None, metrics=None):
         out: str or path. Where to save the figure (format from the suffix, PNG when there is
             none; 120 dpi), its parent folders created; None: not saved.
         metrics: sequence of str. The curve names to plot, in this order (default: every
-            name, ``loss`` first, then the validation metrics, then the rest). A name no run
-            has gives an empty panel.
+            name, ``loss`` first, then the validation metrics, then the rest).
 
     Returns:
         The `matplotlib.figure.Figure`: up to 3 panels a row, x axis in epochs (1-based).
 
     Raises:
         DataError: (a `ValueError`) for a file that is not UTF-8 JSON, a run without a
-            ``validation_curve`` dict, an empty `runs`, or runs with no curve at all.
-        ValueError: from matplotlib, if the suffix of `out` is not an image format it writes.
+            ``validation_curve`` dict, an empty `runs`, runs with no curve at all, a name in
+            `metrics` that no run has, or a suffix of `out` that matplotlib cannot write (all
+            checked before drawing).
         OSError: if a file cannot be read or `out` cannot be written.
 
     Example:
@@ -50,14 +50,27 @@ def plot_runs(runs, out=None, metrics=None):
         >>> [axes.get_title() for axes in figure.axes]
         ['loss', 'val_ndcg@100']
     """
+    from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.figure import Figure
 
     if isinstance(runs, (str, pathlib.Path, dict)):
         runs = [runs]
-    loaded = [_load(run, index) for index, run in enumerate(runs)]
+    if out is not None:
+        out = pathlib.Path(out)
+        kind = out.suffix.lstrip(".").lower() or "png"
+        if kind not in FigureCanvasBase.get_supported_filetypes():
+            supported = ", ".join(sorted(FigureCanvasBase.get_supported_filetypes()))
+            raise DataError(f"Cannot write a figure as .{kind} ({out}); use one of: {supported}.")
+    loaded = _unique_labels([_load(run, index) for index, run in enumerate(runs)])
     if not loaded:
         raise DataError("No runs to plot.")
-    names = list(metrics) if metrics else _curve_names(run for _, run in loaded)
+    available = _curve_names(run for _, run in loaded)
+    names = list(metrics) if metrics else available
+    missing = [name for name in names if name not in available]
+    if missing:
+        raise DataError(
+            f"No run has the curve(s) {', '.join(missing)}; available: {', '.join(available)}."
+        )
     sized = [(label, run) for label, run in loaded if run.get("matryoshka_sizes")]
     panels = len(names) + (1 if sized else 0)
     if not panels:
@@ -87,10 +100,24 @@ def plot_runs(runs, out=None, metrics=None):
         figure.delaxes(axes)
     grid[0].legend(fontsize="small")
     if out is not None:
-        out = pathlib.Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(out, format=out.suffix.lstrip(".").lower() or "png", dpi=120)
+        figure.savefig(out, format=kind, dpi=120)
     return figure
+
+
+def _unique_labels(loaded: list) -> list:
+    """Numbers the runs that share a label (``a.json`` and ``x/a.json``: ``a (1)``, ``a (2)``)."""
+    counts: dict = {}
+    for label, _ in loaded:
+        counts[label] = counts.get(label, 0) + 1
+    seen: dict = {}
+    unique = []
+    for label, run in loaded:
+        if counts[label] > 1:
+            seen[label] = seen.get(label, 0) + 1
+            label = f"{label} ({seen[label]})"
+        unique.append((label, run))
+    return unique
 
 
 def _load(run, index: int) -> tuple:

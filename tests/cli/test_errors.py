@@ -72,3 +72,21 @@ def test_output_path_mistakes_fail_before_training(tmp_path, capsys, what):
     )
     assert code == 2
     assert expected in _one_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        (["lrurec", "--r-min", "0.99", "--r-max", "0.5"], "r_min"),
+        (["fmrlrec", "--r-max", "1.5"], "r_max"),
+    ],
+)
+def test_next_item_config_mistakes_fail_before_reading_data(tmp_path, capsys, flags, expected):
+    """One line and exit 2, before the (missing) data folder is looked at."""
+    model, *rest = flags
+    code = main(
+        ["train", model, "--dataset", "ml-100k", "--data-dir", str(tmp_path / "nowhere")]
+        + ["--no-export", "--verbose", "0", *rest]
+    )
+    assert code == 2
+    assert expected in _one_line(capsys.readouterr().err)

@@ -71,3 +71,22 @@ def test_a_killed_processs_temporary_is_removed_and_live_ones_are_kept(tmp_path)
     other_host = tmp_path / ".3.tmp-otherhost-1-abc"
     other_host.mkdir()
     assert remove_stale_temporaries(tmp_path) == [] and other_host.is_dir()
+
+
+def test_files_get_the_umask_mode_or_keep_the_replaced_files_mode(tmp_path):
+    """Not mkstemp's 0600: a metrics file must be readable as any file `open` writes."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "metrics.json"
+        with atomic_output(target) as temporary:
+            temporary.write_text("first")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        target.chmod(0o640)
+        with atomic_output(target) as temporary:
+            temporary.write_text("second")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)

@@ -1,5 +1,6 @@
 """LRURec's next-item protocol: the fMRLRec protocol with LRURec's model and reference recipe."""
 
+from tfrec.training.config_error import ConfigError
 from tfrec.training.next_item_experiment import DEFAULT_STEPS_PER_EXECUTION, NextItemExperiment
 
 # Yue et al.'s reference settings (yueqirex/LRURec: config.py `set_template`, trainer/base.py,
@@ -54,8 +55,10 @@ class LRURecExperiment(NextItemExperiment):
             Default False (the reference's AdamW groups).
 
     Raises:
-        ValueError: for an unknown dataset, `width`, `max_len` or `eval_batch_size` < 1 (a
-            bad width is reported as ``matryoshka_sizes``), or `validation_interval` < 0.
+        ConfigError: (a `ValueError`) before any data is read, for an unknown dataset,
+            `width`, `max_len` or `eval_batch_size` < 1 (a bad width is reported as
+            ``matryoshka_sizes``), not 0 <= `r_min` < `r_max` <= 1, or `validation_interval`
+            < 0.
 
     References:
         - [Yue et al., 2024](https://arxiv.org/abs/2310.02367). Linear Recurrent Units for
@@ -84,11 +87,11 @@ class LRURecExperiment(NextItemExperiment):
         decay_norms_and_biases: bool = False,
     ):
         if dataset not in MAX_LEN:
-            raise ValueError(f"Unknown dataset {dataset!r}; expected one of {sorted(MAX_LEN)}.")
+            raise ConfigError(f"Unknown dataset {dataset!r}; expected one of {sorted(MAX_LEN)}.")
         if validation_interval is None:
             validation_interval = VALIDATION_INTERVAL[dataset]
         if validation_interval < 0:
-            raise ValueError(f"validation_interval must be >= 0, got {validation_interval}.")
+            raise ConfigError(f"validation_interval must be >= 0, got {validation_interval}.")
         super().__init__(
             dataset,
             data_dir,

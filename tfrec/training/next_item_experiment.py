@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from tfrec.training.config_error import ConfigError
 from tfrec.training.experiment import Experiment
 
 import numpy as np
@@ -111,8 +112,10 @@ class NextItemExperiment(Experiment):
         lr_warmup_steps: int. Warmup of the cosine schedule, in updates. Default 0.
 
     Raises:
-        ValueError: for no or unknown features, `matryoshka_sizes` not strictly increasing
-            positive ints, `max_len` or `eval_batch_size` < 1, an unknown `lr_schedule`, or
+        ConfigError: (a `ValueError`) before any data is read: an unknown `dataset`, no or
+            unknown features, `matryoshka_sizes` not strictly increasing positive ints,
+            `max_len`, `eval_batch_size` or `num_blocks` < 1, not 0 <= `r_min` < `r_max` <= 1,
+            `dropout_rate` outside [0, 1), `weight_decay` < 0, an unknown `lr_schedule`, or
             `lr_warmup_steps` < 0.
 
     References:
@@ -144,18 +147,34 @@ class NextItemExperiment(Experiment):
         lr_schedule: str = "constant",
         lr_warmup_steps: int = 0,
     ):
+        from tfrec.data.sequences import DATASETS
+
         features = list(features)
         unknown = sorted(set(features) - set(FEATURES))
+        if dataset not in DATASETS:
+            raise ConfigError(
+                f"Unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}."
+            )
         if not features or unknown:
-            raise ValueError(f"features must list some of {', '.join(FEATURES)}; got {features}.")
+            raise ConfigError(f"features must list some of {', '.join(FEATURES)}; got {features}.")
         sizes = [int(size) for size in matryoshka_sizes]
         if not sizes or sizes[0] < 1 or any(b <= a for a, b in zip(sizes, sizes[1:])):
-            raise ValueError(
+            raise ConfigError(
                 f"matryoshka_sizes must be strictly increasing positive ints, got {sizes}."
             )
-        for name, value in (("max_len", max_len), ("eval_batch_size", eval_batch_size)):
+        for name, value in (
+            ("max_len", max_len),
+            ("eval_batch_size", eval_batch_size),
+            ("num_blocks", num_blocks),
+        ):
             if value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value}.")
+                raise ConfigError(f"{name} must be a positive integer, got {value}.")
+        if not 0.0 <= r_min < r_max <= 1.0:  # the LRU's ring; checked before any data is read
+            raise ConfigError(f"Need 0 <= r_min < r_max <= 1, got r_min={r_min}, r_max={r_max}.")
+        if not 0.0 <= dropout_rate < 1.0:
+            raise ConfigError(f"dropout_rate must be in [0, 1), got {dropout_rate}.")
+        if weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {weight_decay}.")
         self.dataset = dataset
         self.data_dir = data_dir
         self.features = features
@@ -170,9 +189,9 @@ class NextItemExperiment(Experiment):
         self.all_windows = all_windows
         self.eval_batch_size = eval_batch_size
         if lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
+            raise ConfigError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
         if lr_warmup_steps < 0:
-            raise ValueError(f"lr_warmup_steps must be >= 0, got {lr_warmup_steps}.")
+            raise ConfigError(f"lr_warmup_steps must be >= 0, got {lr_warmup_steps}.")
         self.adam_epsilon = adam_epsilon
         self.decay_norms_and_biases = decay_norms_and_biases
         self.lr_schedule = lr_schedule

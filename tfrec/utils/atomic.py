@@ -65,6 +65,16 @@ def remove_stale_temporaries(folder) -> list:
     return removed
 
 
+def _file_mode(path: pathlib.Path) -> int:
+    """The permission bits `path` keeps (if it exists) or a new file gets under the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_output(path, directory: bool = False):
     """Yields a temporary path beside `path`; renames it onto `path` when the block succeeds.
@@ -81,7 +91,9 @@ def atomic_output(path, directory: bool = False):
 
     Yields:
         `pathlib.Path` of the temporary: an empty file (created by `tempfile.mkstemp`, mode
-        0600, which `path` keeps) or an empty folder (mode 0700), for the block to fill.
+        0600 while it is written; `path` then gets the mode of the file it replaces, or the
+        umask's default for a new file, as `open` would give) or an empty folder (mode 0700),
+        for the block to fill.
 
     Raises:
         OSError: if the parent folders or the temporary cannot be created, or the final
@@ -99,6 +111,8 @@ def atomic_output(path, directory: bool = False):
         temporary = pathlib.Path(name)
     try:
         yield temporary
+        if not directory:
+            os.chmod(temporary, _file_mode(path))
         os.replace(temporary, path)
     except BaseException:
         if temporary.is_dir():
