@@ -134,3 +134,16 @@ def test_unknown_metric_or_figure_format_fails_before_drawing(tmp_path, metrics,
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
         plot_runs(_mult_vae_run(1.0), out=out, metrics=metrics)
     assert out is None or not out.exists()
+
+
+def test_a_single_size_model_is_one_point_beside_the_matryoshka_sizes():
+    lrurec = {
+        "model": "lrurec",
+        "width": 16,
+        "test": {"16": {"ndcg@10": 0.22}},
+        "validation_curve": {"loss": [5.0, 4.5]},
+    }
+    figure = plot_runs([_fmrlrec_run(), lrurec], metrics=["loss"])
+    by_size = _lines(figure.axes[1])
+    assert by_size["lrurec"] == ([16], [0.22])
+    assert by_size["fmrlrec"] == ([4, 8, 16], [0.1, 0.2, 0.25])

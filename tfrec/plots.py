@@ -22,7 +22,7 @@ def plot_runs(runs, out=None, metrics=None):
     One panel per metric of the runs' ``validation_curve`` (``loss``, ``val_ndcg@100``, ...),
     one line per run labelled by its file's stem, with the run's chosen epoch (``best_epoch``)
     marked. Runs with ``matryoshka_sizes`` (fMRLRec) add a panel of test NDCG@10 by size, on a
-    log2 axis.
+    log2 axis, where a single-size model with a ``width`` (LRURec) is one point.
 
     Args:
         runs: a metrics file path (str or `pathlib.Path`) or an already loaded metrics dict, or
@@ -71,7 +71,7 @@ def plot_runs(runs, out=None, metrics=None):
         raise DataError(
             f"No run has the curve(s) {', '.join(missing)}; available: {', '.join(available)}."
         )
-    sized = [(label, run) for label, run in loaded if run.get("matryoshka_sizes")]
+    sized = [(label, run) for label, run in loaded if _sizes(run)]
     panels = len(names) + (1 if sized else 0)
     if not panels:
         raise DataError("Nothing to plot: the runs have no validation curves.")
@@ -159,12 +159,21 @@ def _plot_curve(axes, run: dict, name: str, label: str, color: str) -> None:
         axes.plot([best], [values[best - 1]], color=color, marker="*", markersize=12)
 
 
+def _sizes(run: dict) -> list:
+    """fMRLRec's Matryoshka sizes, or the one ``width`` of a single-size model (LRURec)."""
+    if run.get("matryoshka_sizes"):
+        return list(run["matryoshka_sizes"])
+    if run.get("width") and str(run["width"]) in (run.get("test") or {}):
+        return [run["width"]]
+    return []
+
+
 def _plot_sizes(axes, run: dict, label: str, color: str) -> tuple:
     """Plots a run's test metric by size; returns the sizes plotted."""
     test = run.get("test") or {}
     points = [
         (int(size), float(test[str(size)][SIZE_METRIC]))
-        for size in run["matryoshka_sizes"]
+        for size in _sizes(run)
         if SIZE_METRIC in test.get(str(size), {})
     ]
     if not points:
