@@ -147,3 +147,21 @@ def test_a_single_size_model_is_one_point_beside_the_matryoshka_sizes():
     by_size = _lines(figure.axes[1])
     assert by_size["lrurec"] == ([16], [0.22])
     assert by_size["fmrlrec"] == ([4, 8, 16], [0.1, 0.2, 0.25])
+
+
+def test_history_rule_picks_each_runs_figures_under_one_rule():
+    """fMRLRec's own rule is not masked, LRURec's masked: `history` compares them under one."""
+    fmrlrec = dict(_fmrlrec_run(), mask_history=False)
+    fmrlrec["test"] = {"16": {"ndcg@10": 0.25, "history_masked/ndcg@10": 0.3}}
+    lrurec = {
+        "model": "lrurec",
+        "width": 16,
+        "mask_history": True,
+        "test": {"16": {"ndcg@10": 0.22, "history_not_masked/ndcg@10": 0.18}},
+        "validation_curve": {"loss": [5.0]},
+    }
+    for history, want in (("not_masked", (0.25, 0.18)), ("masked", (0.3, 0.22))):
+        figure = plot_runs([fmrlrec, lrurec], metrics=["loss"], history=history)
+        by_size = _lines(figure.axes[1])
+        assert (by_size["fmrlrec"][1][-1], by_size["lrurec"][1][0]) == want
+        assert history.replace("_", " ") in figure.axes[1].get_title()

@@ -16,7 +16,10 @@ __all__ = ["SIZE_METRIC", "plot_runs"]
 SIZE_METRIC = "ndcg@10"
 
 
-def plot_runs(runs, out=None, metrics=None):
+HISTORY_RULES = ("masked", "not_masked")
+
+
+def plot_runs(runs, out=None, metrics=None, history=None):
     """Plots the validation curves of runs, and fMRLRec's test NDCG@10 by Matryoshka size.
 
     One panel per metric of the runs' ``validation_curve`` (``loss``, ``val_ndcg@100``, ...),
@@ -31,6 +34,10 @@ def plot_runs(runs, out=None, metrics=None):
             none; 120 dpi), its parent folders created; None: not saved.
         metrics: sequence of str. The curve names to plot, in this order (default: every
             name, ``loss`` first, then the validation metrics, then the rest).
+        history: None, ``"masked"`` or ``"not_masked"``. The history rule of the by-size
+            panel's test figures: each next-item run reports both (its own rule unprefixed, the
+            other under ``history_masked/`` or ``history_not_masked/``), so runs trained under
+            different rules are compared under one. None: each run's own rule.
 
     Returns:
         The `matplotlib.figure.Figure`: up to 3 panels a row, x axis in epochs (1-based).
@@ -55,6 +62,8 @@ def plot_runs(runs, out=None, metrics=None):
 
     if isinstance(runs, (str, pathlib.Path, dict)):
         runs = [runs]
+    if history not in (None, *HISTORY_RULES):
+        raise DataError(f"history must be one of {HISTORY_RULES} or None, got {history!r}.")
     if out is not None:
         out = pathlib.Path(out)
         kind = out.suffix.lstrip(".").lower() or "png"
@@ -90,8 +99,9 @@ def plot_runs(runs, out=None, metrics=None):
         axes = grid[len(names)]
         sizes = set()
         for label, run in sized:
-            sizes.update(_plot_sizes(axes, run, label, colors[label]))
-        axes.set_title(f"test {SIZE_METRIC} by Matryoshka size")
+            sizes.update(_plot_sizes(axes, run, label, colors[label], history))
+        rule = f"\n(history {history.replace('_', ' ')})" if history else ""
+        axes.set_title(f"test {SIZE_METRIC} by Matryoshka size{rule}")
         axes.set_xlabel("size")
         axes.set_xscale("log", base=2)
         axes.set_xticks(sorted(sizes), [str(size) for size in sorted(sizes)])
@@ -168,13 +178,17 @@ def _sizes(run: dict) -> list:
     return []
 
 
-def _plot_sizes(axes, run: dict, label: str, color: str) -> tuple:
-    """Plots a run's test metric by size; returns the sizes plotted."""
+def _plot_sizes(axes, run: dict, label: str, color: str, history=None) -> tuple:
+    """Plots a run's test metric by size under the `history` rule; returns the sizes plotted."""
     test = run.get("test") or {}
+    key = SIZE_METRIC
+    own = "masked" if run.get("mask_history") else "not_masked"
+    if history is not None and history != own:
+        key = f"history_{history}/{SIZE_METRIC}"
     points = [
-        (int(size), float(test[str(size)][SIZE_METRIC]))
+        (int(size), float(test[str(size)][key]))
         for size in _sizes(run)
-        if SIZE_METRIC in test.get(str(size), {})
+        if key in test.get(str(size), {})
     ]
     if not points:
         return ()

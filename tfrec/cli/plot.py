@@ -22,6 +22,13 @@ def add_arguments(parser) -> None:
         default=None,
         help="Comma-separated curve names to plot, e.g. loss,val_ndcg@100 (default: all).",
     )
+    parser.add_argument(
+        "--history",
+        choices=["masked", "not_masked"],
+        default=None,
+        help="History rule of the by-size panel's test NDCG@10, to compare next-item runs "
+        "trained under different rules (default: each run's own).",
+    )
 
 
 def _names(text: str) -> list:
@@ -47,6 +54,6 @@ def run(args) -> int:
     """
     from tfrec.plots import plot_runs
 
-    plot_runs(args.runs, out=args.out, metrics=args.metrics)
+    plot_runs(args.runs, out=args.out, metrics=args.metrics, history=args.history)
     print(f"Figure written to {args.out}")
     return 0
