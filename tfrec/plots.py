@@ -7,6 +7,7 @@ a file. It uses matplotlib's object API (no pyplot, no global state): saving ren
 import json
 import math
 import pathlib
+from collections import Counter
 
 from tfrec.data.data_error import DataError
 
@@ -117,14 +118,12 @@ def plot_runs(runs, out=None, metrics=None, history=None):
 
 def _unique_labels(loaded: list) -> list:
     """Numbers the runs that share a label (``a.json`` and ``x/a.json``: ``a (1)``, ``a (2)``)."""
-    counts: dict = {}
-    for label, _ in loaded:
-        counts[label] = counts.get(label, 0) + 1
-    seen: dict = {}
+    shared = {label for label, count in Counter(label for label, _ in loaded).items() if count > 1}
+    seen: Counter = Counter()
     unique = []
     for label, run in loaded:
-        if counts[label] > 1:
-            seen[label] = seen.get(label, 0) + 1
+        if label in shared:
+            seen[label] += 1
             label = f"{label} ({seen[label]})"
         unique.append((label, run))
     return unique

@@ -68,7 +68,7 @@ def test_colab_badge_install_cell_and_parameters(name):
     assert set(CI_RUNS[name][0]) <= set(assigned), f"{name}: CI sets names it does not define"
 
 
-def _ml100k_png(tmp_path):
+def _new_item_png(tmp_path):
     import numpy as np
     import tensorflow as tf
 
@@ -104,7 +104,7 @@ CI_RUNS = {
         ],
     ),
     "vbpr_cold_start.ipynb": (
-        {"EPOCHS": 2, "NEW_ITEM_IMAGE": _ml100k_png, "CNN_WEIGHTS": None},
+        {"EPOCHS": 2, "NEW_ITEM_IMAGE": _new_item_png, "CNN_WEIGHTS": None},
         [
             "BPR-MF AUC 0.5000",
             "New item: new_item.png",

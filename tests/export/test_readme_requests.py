@@ -118,12 +118,11 @@ REQUESTS = readme_requests()
 
 def _history_indices(history, item_ids, max_len):
     """Model indices (1..I) of dataset-id histories: unknown ids dropped, left-padded with 0."""
+    from tfrec.data import pad_left
+
     position = {int(item): n + 1 for n, item in enumerate(item_ids)}
-    rows = []
-    for row in np.asarray(history):
-        known = [position[int(i)] for i in row if int(i) in position]
-        rows.append([0] * (max_len - len(known)) + known)
-    return np.array(rows, np.int64)
+    known = [[position[int(i)] for i in row if int(i) in position] for row in np.asarray(history)]
+    return pad_left(known, max_len)
 
 
 def _check_top_k(out, reference, item_ids, k, excluded=None):

@@ -48,8 +48,8 @@ def run(args) -> int:
         int. 0.
 
     Raises:
-        DataError: (a `ValueError`) for a file that is not a metrics file, or nothing to plot.
-        ValueError: from matplotlib, if the suffix of --out is not an image format it writes.
+        DataError: (a `ValueError`) for a file that is not a metrics file, nothing to plot, an
+            unknown --metrics name or a suffix of --out that matplotlib cannot write.
         OSError: if a file cannot be read or --out cannot be written.
     """
     from tfrec.plots import plot_runs

@@ -177,12 +177,10 @@ def check_writable(path, what: str) -> None:
     """Raises `ConfigError` naming `what` if `path` cannot be written as what it is meant to be.
 
     `what` ending in ``folder`` means `path` is a folder to create or write into; otherwise a
-    file. An existing entry of the other kind, a missing or unwritable nearest existing parent,
-    and (for ``export_dir``) a SavedModel version folder are refused.
+    file. An existing entry of the other kind and a missing or unwritable nearest existing
+    parent are refused.
     """
     import os
-
-    from tfrec.export.saved_model import check_export_base
 
     path = pathlib.Path(path)
     is_folder = what.endswith("folder")
@@ -190,11 +188,6 @@ def check_writable(path, what: str) -> None:
         raise ConfigError(f"{what} {path} is a file, not a folder.")
     if not is_folder and path.is_dir():
         raise ConfigError(f"{what} {path} is a folder; give a file path, e.g. {path / 'run.json'}.")
-    if what.startswith("export_dir"):
-        try:
-            check_export_base(path)
-        except ValueError as error:
-            raise ConfigError(f"{what}: {error}") from None
     folder = path if is_folder else path.parent
     existing = folder
     while not existing.exists():
@@ -271,6 +264,13 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
     ):
         if path:
             check_writable(path, what)
+    if config.export and config.export_dir:
+        from tfrec.export.saved_model import check_export_base
+
+        try:
+            check_export_base(config.export_dir)  # a version folder would nest a SavedModel
+        except ValueError as error:
+            raise ConfigError(f"export_dir: {error}") from None
     # The distribute context first: MultiWorkerMirroredStrategy must exist before any TF op.
     context = make_context(config.distribute, threads=config.threads_per_worker)
     set_seed(config.seed)
