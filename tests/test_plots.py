@@ -63,6 +63,9 @@ def test_two_runs_share_one_panel_per_metric_with_the_best_epoch_marked(tmp_path
     stars = [line for line in panel.get_lines() if line.get_marker() == "*"]
     assert [list(star.get_xdata()) for star in stars] == [[2], [2]]
     assert sorted(star.get_ydata()[0] for star in stars) == pytest.approx([0.40, 0.44])
+    # Epochs are whole numbers: a three-epoch run gets no tick at 1.5.
+    ticks = [tick for tick in panel.get_xticks() if 1 <= tick <= 3]
+    assert ticks and all(float(tick).is_integer() for tick in ticks)
 
 
 def test_fmrlrec_run_adds_a_log2_panel_by_size(tmp_path):

@@ -60,6 +60,7 @@ def plot_runs(runs, out=None, metrics=None, history=None):
     """
     from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     if isinstance(runs, (str, pathlib.Path, dict)):
         runs = [runs]
@@ -95,6 +96,7 @@ def plot_runs(runs, out=None, metrics=None, history=None):
             _plot_curve(axes, run, name, label, colors[label])
         axes.set_title(name)
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # no ticks between epochs
         axes.grid(alpha=0.3)
     if sized:
         axes = grid[len(names)]

@@ -13,6 +13,7 @@ from tfrec.data import DataError
 from tfrec.data.item_features import load_item_features
 from tfrec.data.movielens import read_movielens
 from tfrec.data.sequences import read_amazon_beauty, read_sequences, sequences_from_frame
+from tfrec.data.text_files import read_bytes
 from tfrec.training import ConfigError, TrainingConfig
 
 import numpy as np
@@ -258,8 +259,17 @@ def test_truncated_gzip_names_file_and_line(tmp_path):
         read_movielens("ml-100k", tmp_path)
     (tmp_path / "u.data.gz").unlink()
     (tmp_path / "sequential_data.txt.gz").write_bytes(gzip.compress(b"1 2 3\n")[:-6])
-    with pytest.raises(DataError, match="sequential_data.txt.gz, line 1: the gzip data"):
+    with pytest.raises(
+        DataError,
+        match="sequential_data.txt.gz, line 1: the gzip data is truncated or corrupt before the "
+        "end of line 1",
+    ):
         read_amazon_beauty(tmp_path)
+
+
+def test_gzip_suffix_in_any_case(tmp_path):
+    (tmp_path / "ITEMS.TXT.GZ").write_bytes(gzip.compress(b"1 2 3\n"))
+    assert read_bytes(tmp_path / "ITEMS.TXT.GZ") == b"1 2 3\n"
 
 
 def test_plain_file_named_gz_and_gzip_named_plain(tmp_path):

@@ -48,6 +48,8 @@ def test_warmup_in_epochs_equals_steps():
     in_steps = LinearScalingWarmup(1e-3, 500, 2000, warmup_steps=10)
     for step in range(14):
         assert float(in_epochs(step)) == pytest.approx(float(in_steps(step)), rel=1e-7)
+    assert in_epochs.total_warmup_steps == in_steps.total_warmup_steps == 10
+    assert in_epochs.target_learning_rate == pytest.approx(4e-3)
 
 
 def test_decay_after_warmup_is_scaled_by_the_rule():

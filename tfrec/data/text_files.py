@@ -20,7 +20,7 @@ INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def read_bytes(path) -> bytes:
-    """The content of `path`, decompressed when its name ends in ``.gz`` (lower case).
+    """The content of `path`, decompressed when its name ends in ``.gz`` (any case).
 
     Args:
         path: str or path. The file.
@@ -35,7 +35,7 @@ def read_bytes(path) -> bytes:
             the line it breaks off in), and for gzip data in a file not named ``.gz``.
     """
     path = pathlib.Path(path)
-    if path.suffix != ".gz":
+    if path.suffix.lower() != ".gz":
         data = path.read_bytes()
         if data.startswith(GZIP_MAGIC):
             raise DataError(
@@ -60,9 +60,10 @@ def read_bytes(path) -> bytes:
                 chunks.append(chunk)
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         lines = sum(chunk.count(b"\n") for chunk in chunks)
+        where = f"after line {lines}" if lines else "before the end of line 1"
         raise DataError(
-            f"{path}, line {lines + 1}: the gzip data is truncated or corrupt after line "
-            f"{lines} ({error}); the file was cut short or damaged, fetch or compress it again."
+            f"{path}, line {lines + 1}: the gzip data is truncated or corrupt {where} "
+            f"({error}); the file was cut short or damaged, fetch or compress it again."
         ) from error
     return b"".join(chunks)
 

@@ -63,4 +63,10 @@ def import_horovod_keras():
     return _import()
 
 
-__all__ = ["DISTRIBUTE_KINDS", "DistributedContext", "import_horovod_keras", "make_context"]
+__all__ = [
+    "DISTRIBUTE_KINDS",
+    "DistributedContext",
+    "import_horovod_keras",
+    "make_context",
+    "tf_threads_per_worker",
+]

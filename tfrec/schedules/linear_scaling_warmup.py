@@ -81,6 +81,11 @@ class LinearScalingWarmup(keras.optimizers.schedules.LearningRateSchedule):
         warmup: "gradual" (default: linear ramp to the target) or "constant" (the base rate
             during warmup).
 
+    Attributes:
+        target_learning_rate: float. The scaled rate reached after warmup.
+        total_warmup_steps: int. Warmup length in optimisation steps (from `warmup_steps`, or
+            ``round(warmup_epochs * steps_per_epoch)``; 0 without warmup).
+
     Call arguments:
         step: scalar int or float tensor, the optimiser's iteration count (0-based).
 
