@@ -379,8 +379,7 @@ MATMUL_SHAPE = (500, 600, 20_108)  # a Mult-VAE output layer on the synthetic ca
 def _matmul_rate() -> float:
     """fp32 GFLOP/s of one Mult-VAE-shaped product, measured in this run (a subprocess would
     do too; the driver itself trains nothing)."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from benchmark_training import matmul_rate
+    from tfrec.utils.machine import matmul_rate
 
     return matmul_rate(*MATMUL_SHAPE)
 

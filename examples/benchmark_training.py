@@ -50,6 +50,7 @@ from tfrec.data.sequences import training_dataset as sequence_batches
 from tfrec.data.triples import bpr_triples
 from tfrec.models import BPRMF, VBPR, FMRLRec, MultDAE, MultVAE
 from tfrec.optimizers import LazyAdam
+from tfrec.utils.machine import matmul_rate  # fp32 GFLOP/s of tf.matmul on [m, k] . [k, n]
 
 import numpy as np
 import scipy.sparse as sp
@@ -61,23 +62,6 @@ from serving_latency import measure_serving_latency  # noqa: E402
 
 HIDDEN = 600  # Mult-VAE [I-600-200-600-I]
 LATENT = 200
-
-
-# --- matmul rate -----------------------------------------------------------------------------
-
-
-def matmul_rate(m: int, k: int, n: int, seconds: float = 2.0) -> float:
-    """Measured fp32 GFLOP/s of ``tf.matmul`` on `[m, k] . [k, n]` (2mkn FLOPs a product)."""
-    a = tf.random.normal([m, k])
-    b = tf.random.normal([k, n])
-    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-    for _ in range(3):
-        product().numpy()
-    repeats, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        product().numpy()
-        repeats += 1
-    return 2.0 * m * k * n * repeats / (time.perf_counter() - started) / 1e9
 
 
 # --- workloads -------------------------------------------------------------------------------

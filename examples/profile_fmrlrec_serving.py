@@ -17,10 +17,10 @@ import time
 
 import tfrec  # noqa: F401  (selects tf_keras)
 from tfrec.models.fmrlrec import FMRLRec
+from tfrec.utils.machine import matmul_rate
 
 import numpy as np
 import tensorflow as tf
-from benchmark_training import matmul_rate
 
 
 def median_ms(function, repeats: int) -> float:

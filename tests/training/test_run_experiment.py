@@ -70,8 +70,12 @@ def test_python_api_writes_the_common_schema(tiny_movielens, tmp_path):
     written = json.loads((tmp_path / "m.json").read_text())
     assert set(written) >= {
         "model", "dataset", "test", "validation", "validation_curve", "best_epoch",
-        "epochs_run", "train_seconds", "arguments", "export",
+        "epochs_run", "train_seconds", "machine", "arguments", "export",
     }  # fmt: skip
+    # The machine's measured rate and load sit beside the duration, before and after training.
+    for when in ("before", "after"):
+        assert written["machine"][when]["fp32_matmul_gflops"] > 0
+        assert set(written["machine"][when]) == {"fp32_matmul_gflops", "load_average"}
     assert written["export"] is None and written["epochs_run"] == 4
     curve = written["validation_curve"]
     assert len(curve["loss"]) == len(curve["val_ndcg@100"]) == 4

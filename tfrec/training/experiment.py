@@ -20,6 +20,7 @@ import time
 from tfrec.training.config_error import ConfigError
 from tfrec.training.training_config import TrainingConfig
 from tfrec.utils.atomic import atomic_output
+from tfrec.utils.machine import machine_snapshot
 
 import numpy as np
 import tf_keras as keras
@@ -239,7 +240,10 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
     Returns:
         The metrics dict written to ``config.metrics_out``: ``model``, ``dataset``, ``test``,
         ``validation`` (the chosen epoch's), ``validation_curve`` (each logged metric per
-        epoch, ``loss`` included), ``best_epoch`` (1-based), ``epochs_run``, ``train_seconds``,
+        epoch, ``loss`` included), ``best_epoch`` (1-based), ``epochs_run``, ``train_seconds``
+        (of this process: a resumed run counts only its last part), ``machine`` (the fp32
+        matmul rate in GFLOP/s and the load average ``before`` and ``after`` training, from
+        `tfrec.utils.machine.machine_snapshot`),
         ``arguments`` (the config), ``export`` (path or None), the distribute context, and the
         experiment's own entries. Non-chief workers return ``{"rank": ...}`` only.
 
@@ -284,6 +288,8 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
     steps_per_epoch = experiment.steps_per_epoch(context, local_batch)
     with context.scope():
         model = experiment.build_model(config, steps_per_epoch)
+    # The rate the machine delivers, beside the duration (a shared CPU's varies run to run).
+    machine = {"before": machine_snapshot()} if context.is_chief else {}
     started = time.perf_counter()
     epoch_logs: list[dict] = []
     best_epoch = None
@@ -300,6 +306,13 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
     if not context.is_chief:
         return {"rank": context.rank, "train_seconds": train_seconds}
 
+    machine["after"] = machine_snapshot()
+    print(
+        f"Trained in {train_seconds:.1f} s; fp32 matmul "
+        f"{machine['before']['fp32_matmul_gflops']} GFLOP/s before, "
+        f"{machine['after']['fp32_matmul_gflops']} after (load average "
+        f"{machine['before']['load_average']}, {machine['after']['load_average']})."
+    )
     experiment.verbose = config.verbose
     test = experiment.test_metrics(model)
     validation = experiment.validation_metrics(model)
@@ -325,6 +338,7 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
         "best_epoch": best_epoch,
         "epochs_run": len(epoch_logs),
         "train_seconds": round(train_seconds, 1),
+        "machine": machine,
         **context.describe(),
         **experiment.describe(),
         "arguments": dataclasses.asdict(config),
