@@ -125,6 +125,20 @@ def test_runs_with_the_same_file_name_get_distinct_labels(tmp_path):
     assert set(_lines(figure.axes[0])) == {"a (1)", "a (2)"}
 
 
+def test_labels_name_the_runs_in_order_and_must_be_one_per_run(tmp_path, capsys):
+    first = _write(tmp_path / "a.json", _mult_vae_run(1.0))
+    second = _write(tmp_path / "b.json", _mult_vae_run(0.9))
+    figure = plot_runs([first, second], metrics=["loss"], labels=["Mult-VAE", "Mult-DAE"])
+    assert _lines(figure.axes[0])["Mult-VAE"][1] == [9.0, 8.0, 7.5]
+    assert _lines(figure.axes[0])["Mult-DAE"][1] == pytest.approx([8.1, 7.2, 6.75])
+    out = tmp_path / "runs.png"
+    assert main(["plot", first, second, "--labels", "only one", "--out", str(out)]) == 2
+    assert "Got 1 label(s) for 2 run(s)" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["plot", first, second, "--labels", "VAE,DAE", "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(PNG_SIGNATURE)
+
+
 @pytest.mark.parametrize(
     "metrics, out, message",
     [

@@ -20,7 +20,7 @@ SIZE_METRIC = "ndcg@10"
 HISTORY_RULES = ("masked", "not_masked")
 
 
-def plot_runs(runs, out=None, metrics=None, history=None):
+def plot_runs(runs, out=None, metrics=None, history=None, labels=None):
     """Plots the validation curves of runs, and fMRLRec's test NDCG@10 by Matryoshka size.
 
     One panel per metric of the runs' ``validation_curve`` (``loss``, ``val_ndcg@100``, ...),
@@ -39,6 +39,8 @@ def plot_runs(runs, out=None, metrics=None, history=None):
             panel's test figures: each next-item run reports both (its own rule unprefixed, the
             other under ``history_masked/`` or ``history_not_masked/``), so runs trained under
             different rules are compared under one. None: each run's own rule.
+        labels: sequence of str, one per run, in the order of `runs`: the legend's names
+            (default: file stems, or the ``model`` entry of a dict).
 
     Returns:
         The `matplotlib.figure.Figure`: up to 3 panels a row, x axis in epochs (1-based).
@@ -46,8 +48,8 @@ def plot_runs(runs, out=None, metrics=None, history=None):
     Raises:
         DataError: (a `ValueError`) for a file that is not UTF-8 JSON, a run without a
             ``validation_curve`` dict, an empty `runs`, runs with no curve at all, a name in
-            `metrics` that no run has, or a suffix of `out` that matplotlib cannot write (all
-            checked before drawing).
+            `metrics` that no run has, `labels` not one per run, or a suffix of `out` that
+            matplotlib cannot write (all checked before drawing).
         OSError: if a file cannot be read or `out` cannot be written.
 
     Example:
@@ -72,7 +74,15 @@ def plot_runs(runs, out=None, metrics=None, history=None):
         if kind not in FigureCanvasBase.get_supported_filetypes():
             supported = ", ".join(sorted(FigureCanvasBase.get_supported_filetypes()))
             raise DataError(f"Cannot write a figure as .{kind} ({out}); use one of: {supported}.")
-    loaded = _unique_labels([_load(run, index) for index, run in enumerate(runs)])
+    loaded = [_load(run, index) for index, run in enumerate(runs)]
+    if labels is not None:
+        labels = [str(label) for label in labels]
+        if len(labels) != len(loaded):
+            raise DataError(
+                f"Got {len(labels)} label(s) for {len(loaded)} run(s); give one per run."
+            )
+        loaded = [(label, run) for label, (_, run) in zip(labels, loaded)]
+    loaded = _unique_labels(loaded)
     if not loaded:
         raise DataError("No runs to plot.")
     available = _curve_names(run for _, run in loaded)

@@ -9,7 +9,7 @@ import argparse
 
 
 def add_arguments(parser) -> None:
-    """Adds RUN.json (one or more), --out (required) and --metrics."""
+    """Adds RUN.json (one or more), --out (required), --metrics, --labels and --history."""
     parser.add_argument(
         "runs", nargs="+", metavar="RUN.json", help="Metrics files of `tfrec train --metrics-out`."
     )
@@ -21,6 +21,12 @@ def add_arguments(parser) -> None:
         type=_names,
         default=None,
         help="Comma-separated curve names to plot, e.g. loss,val_ndcg@100 (default: all).",
+    )
+    parser.add_argument(
+        "--labels",
+        type=_labels,
+        default=None,
+        help="Comma-separated legend names, one per RUN.json in order (default: file names).",
     )
     parser.add_argument(
         "--history",
@@ -38,6 +44,13 @@ def _names(text: str) -> list:
     return names
 
 
+def _labels(text: str) -> list:
+    labels = [part.strip() for part in text.split(",")]
+    if not all(labels):
+        raise argparse.ArgumentTypeError(f"expected comma-separated non-empty labels, got {text!r}")
+    return labels
+
+
 def run(args) -> int:
     """Runs ``tfrec plot``: draws the runs with `tfrec.plots.plot_runs` and saves --out.
 
@@ -49,11 +62,14 @@ def run(args) -> int:
 
     Raises:
         DataError: (a `ValueError`) for a file that is not a metrics file, nothing to plot, an
-            unknown --metrics name or a suffix of --out that matplotlib cannot write.
+            unknown --metrics name, --labels not one per run, or a suffix of --out that
+            matplotlib cannot write.
         OSError: if a file cannot be read or --out cannot be written.
     """
     from tfrec.plots import plot_runs
 
-    plot_runs(args.runs, out=args.out, metrics=args.metrics, history=args.history)
+    plot_runs(
+        args.runs, out=args.out, metrics=args.metrics, history=args.history, labels=args.labels
+    )
     print(f"Figure written to {args.out}")
     return 0
