@@ -48,6 +48,7 @@ import sys
 import time
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow is imported)
+from tfrec.utils.machine import load_average, matmul_rate
 
 SYNTHETIC_SHAPE = (136_677, 20_108)
 SYNTHETIC_INTERACTIONS = 10_000_000
@@ -342,7 +343,7 @@ def _worker_command(args, config):
 
 
 def run_driver(args) -> None:
-    load_before = _load_average()
+    load_before = load_average()
     rate_before = _matmul_rate()
     rows = []
     for config in configurations(args):
@@ -366,7 +367,7 @@ def run_driver(args) -> None:
     print()
     print_machine()
     print(
-        f"Load average (1 min) {load_before:.2f} before, {_load_average():.2f} after; fp32 matmul "
+        f"Load average (1 min) {load_before:.2f} before, {load_average():.2f} after; fp32 matmul "
         f"rate [{MATMUL_SHAPE[0]}x{MATMUL_SHAPE[1]}].[{MATMUL_SHAPE[1]}x{MATMUL_SHAPE[2]}] "
         f"{rate_before:.1f} GFLOP/s before, {_matmul_rate():.1f} GFLOP/s after."
     )
@@ -379,13 +380,7 @@ MATMUL_SHAPE = (500, 600, 20_108)  # a Mult-VAE output layer on the synthetic ca
 def _matmul_rate() -> float:
     """fp32 GFLOP/s of one Mult-VAE-shaped product, measured in this run (a subprocess would
     do too; the driver itself trains nothing)."""
-    from tfrec.utils.machine import matmul_rate
-
     return matmul_rate(*MATMUL_SHAPE)
-
-
-def _load_average() -> float:
-    return os.getloadavg()[0]
 
 
 def print_machine() -> None:
