@@ -1,6 +1,7 @@
 """`run_experiment`: one protocol for every model, resume after a kill, no output on divergence."""
 
 import json
+import time
 
 from tfrec.cli.main import main
 from tfrec.training import HeldOutUsersExperiment, TrainingConfig, TrainingDiverged, run_experiment
@@ -28,14 +29,16 @@ class Crash(RuntimeError):
 class CrashingExperiment(HeldOutUsersExperiment):
     """Counts validations and raises `Crash` at a chosen one, as a kill would stop the run."""
 
-    def __init__(self, crash_at_validation=None, crash_in_test=False, **kwargs):
+    def __init__(self, crash_at_validation=None, crash_in_test=False, sleep=0.0, **kwargs):
         super().__init__(**kwargs)
         self.validations = 0
         self.crash_at_validation = crash_at_validation
         self.crash_in_test = crash_in_test
+        self.sleep = sleep
 
     def validation_metrics(self, model):
         self.validations += 1
+        time.sleep(self.sleep)  # a slow epoch, so that its time is seen in train_seconds
         if self.validations == self.crash_at_validation:
             raise Crash(f"killed in validation {self.validations}")
         return super().validation_metrics(model)
@@ -70,8 +73,9 @@ def test_python_api_writes_the_common_schema(tiny_movielens, tmp_path):
     written = json.loads((tmp_path / "m.json").read_text())
     assert set(written) >= {
         "model", "dataset", "test", "validation", "validation_curve", "best_epoch",
-        "epochs_run", "train_seconds", "machine", "arguments", "export",
+        "epochs_run", "train_seconds", "train_processes", "machine", "arguments", "export",
     }  # fmt: skip
+    assert written["train_processes"] == 1
     # The machine's measured rate and load sit beside the duration, before and after training.
     for when in ("before", "after"):
         assert written["machine"][when]["fp32_matmul_gflops"] > 0
@@ -106,6 +110,40 @@ def test_a_killed_run_resumes_from_its_last_epoch(tiny_movielens, tmp_path):
     assert not checkpoints.exists() or not any(checkpoints.iterdir())  # removed after success
 
 
+@pytest.mark.parametrize("recorded", [True, False], ids=["recorded", "older-checkpoint"])
+def test_a_resumed_run_reports_the_training_time_of_every_process(
+    tiny_movielens, tmp_path, recorded
+):
+    checkpoints = tmp_path / "checkpoints"
+    killed = _experiment(tiny_movielens, crash_at_validation=3, sleep=0.3)
+    with pytest.raises(Crash):
+        run_experiment(killed, _config(tmp_path, checkpoint_dir=str(checkpoints)))
+    state_path = checkpoints / "early_stopping" / "early_stopping.json"
+    state = json.loads(state_path.read_text())
+    assert state["train_processes"] == 1
+    assert state["train_seconds"] >= 0.6  # two finished epochs, each validation 0.3 s
+    if recorded:
+        state["train_seconds"] = 1000.0  # as if the killed process had trained long
+    else:
+        del state["train_seconds"], state["train_processes"]  # a tfrec that did not record it
+    state_path.write_text(json.dumps(state))
+
+    started = time.perf_counter()
+    payload = run_experiment(
+        _experiment(tiny_movielens), _config(tmp_path, checkpoint_dir=str(checkpoints))
+    )
+    this_process = time.perf_counter() - started
+    if recorded:
+        assert payload["train_processes"] == 2
+        assert 1000.0 < payload["train_seconds"] <= 1000.0 + this_process
+    else:
+        assert payload["train_processes"] is None
+        assert payload["train_seconds"] <= this_process
+    assert json.loads((tmp_path / "m.json").read_text())["train_processes"] == (
+        2 if recorded else None
+    )
+
+
 def test_a_run_killed_after_training_does_not_train_again(tiny_movielens, tmp_path):
     reference = run_experiment(_experiment(tiny_movielens), _config(tmp_path / "a"))
     checkpoints = tmp_path / "checkpoints"
@@ -117,6 +155,7 @@ def test_a_run_killed_after_training_does_not_train_again(tiny_movielens, tmp_pa
     resumed = _experiment(tiny_movielens)
     payload = run_experiment(resumed, _config(tmp_path / "b", checkpoint_dir=str(checkpoints)))
     assert resumed.validations == 1  # the report's validation only: no epoch was trained
+    assert payload["train_processes"] == 1  # the killed process trained; this one did not
     assert payload["test"] == reference["test"]
     assert payload["best_epoch"] == reference["best_epoch"]
 

@@ -241,7 +241,10 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
         The metrics dict written to ``config.metrics_out``: ``model``, ``dataset``, ``test``,
         ``validation`` (the chosen epoch's), ``validation_curve`` (each logged metric per
         epoch, ``loss`` included), ``best_epoch`` (1-based), ``epochs_run``, ``train_seconds``
-        (of this process: a resumed run counts only its last part), ``machine`` (the fp32
+        (of the whole run: for a run resumed with ``checkpoint_dir``, earlier processes' time in
+        `fit` up to their last finished epoch is added; only this process's if the checkpoint
+        came from a tfrec that did not record it), ``train_processes`` (how many processes
+        trained: 1 without resume, None if unknown as above), ``machine`` (the fp32
         matmul rate in GFLOP/s and the load average ``before`` and ``after`` training, from
         `tfrec.utils.machine.machine_snapshot`),
         ``arguments`` (the config), ``export`` (path or None), the distribute context, and the
@@ -291,15 +294,15 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
     # The rate the machine delivers, beside the duration (a shared CPU's varies run to run).
     machine = {"before": machine_snapshot()} if context.is_chief else {}
     started = time.perf_counter()
-    epoch_logs: list[dict] = []
-    best_epoch = None
+    fitted = _FitResult([], None, 0.0, 1)
     if experiment.closed_form:
         experiment.fit_closed_form(model)
     else:
-        epoch_logs, best_epoch = _fit(
-            experiment, config, context, model, local_batch, steps_per_epoch
-        )
+        fitted = _fit(experiment, config, context, model, local_batch, steps_per_epoch)
+    epoch_logs, best_epoch = fitted.epoch_logs, fitted.best_epoch
     train_seconds = time.perf_counter() - started
+    if fitted.earlier_seconds is not None:
+        train_seconds += fitted.earlier_seconds  # a resumed run: the whole run's time
     if context.kind != "none":
         # Every worker takes part in the copy; then evaluation and export are the chief's.
         model = context.chief_model(model, experiment.example_input())
@@ -307,8 +310,9 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
         return {"rank": context.rank, "train_seconds": train_seconds}
 
     machine["after"] = machine_snapshot()
+    resumed = f" in {fitted.processes} processes" if (fitted.processes or 1) > 1 else ""
     print(
-        f"Trained in {train_seconds:.1f} s; fp32 matmul "
+        f"Trained in {train_seconds:.1f} s{resumed}; fp32 matmul "
         f"{machine['before']['fp32_matmul_gflops']} GFLOP/s before, "
         f"{machine['after']['fp32_matmul_gflops']} after (load average "
         f"{machine['before']['load_average']}, {machine['after']['load_average']})."
@@ -338,6 +342,7 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
         "best_epoch": best_epoch,
         "epochs_run": len(epoch_logs),
         "train_seconds": round(train_seconds, 1),
+        "train_processes": fitted.processes,
         "machine": machine,
         **context.describe(),
         **experiment.describe(),
@@ -388,8 +393,20 @@ def _worker_checkpoint_dir(checkpoint_dir, context) -> pathlib.Path:
     return folder / f"rank-{context.rank}" if context.kind == "horovod" else folder
 
 
-def _fit(experiment, config, context, model, local_batch, steps_per_epoch):
-    """Compiles and fits; returns (the logs of every epoch, the 1-based chosen epoch)."""
+@dataclasses.dataclass
+class _FitResult:
+    """What `_fit` returns: every epoch's logs, the 1-based chosen epoch and, for a run resumed
+    with a checkpoint folder, the seconds earlier processes trained and how many processes
+    trained in all (None: a checkpoint from a tfrec that did not record them)."""
+
+    epoch_logs: list
+    best_epoch: int | None
+    earlier_seconds: float | None
+    processes: int | None
+
+
+def _fit(experiment, config, context, model, local_batch, steps_per_epoch) -> _FitResult:
+    """Compiles and fits; returns a `_FitResult`."""
     from tfrec.training.resumable_early_stopping import ResumableEarlyStopping
     from tfrec.training.validation_callback import ValidationCallback
 
@@ -448,7 +465,12 @@ def _fit(experiment, config, context, model, local_batch, steps_per_epoch):
             model.set_weights(early_stopping.best_weights)
             if verbose:
                 print(f"Training already finished in {checkpoint_dir}; best weights restored.")
-            return early_stopping.epoch_logs, early_stopping.best_epoch + 1
+            return _FitResult(
+                early_stopping.epoch_logs,
+                early_stopping.best_epoch + 1,
+                early_stopping.earlier_seconds,
+                early_stopping.earlier_processes,
+            )
     train = experiment.training_data(context, local_batch, steps_per_epoch, config.seed)
     history = model.fit(**train, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
     # Collective: every worker raises, or none does (a worker alone would leave the rest waiting).
@@ -461,8 +483,15 @@ def _fit(experiment, config, context, model, local_batch, steps_per_epoch):
         raise TrainingDiverged(
             f"The training loss {where}; lower the learning rate (now {config.learning_rate})."
         )
+    earlier_seconds: float | None = 0.0
+    processes: int | None = 1
     if isinstance(early_stopping, ResumableEarlyStopping):
         epoch_logs = early_stopping.epoch_logs
+        earlier_seconds = early_stopping.earlier_seconds
+        if early_stopping.earlier_processes is None:
+            processes = None
+        else:
+            processes = early_stopping.earlier_processes + 1
     else:
         epoch_logs = [
             {name: float(values[epoch]) for name, values in history.history.items()}
@@ -476,4 +505,4 @@ def _fit(experiment, config, context, model, local_batch, steps_per_epoch):
                 f"The chosen epoch {best_epoch} has a training loss of {loss}; lower the "
                 f"learning rate (now {config.learning_rate})."
             )
-    return epoch_logs, best_epoch
+    return _FitResult(epoch_logs, best_epoch, earlier_seconds, processes)

@@ -3,6 +3,7 @@
 import json
 import math
 import pathlib
+import time
 
 from tfrec.utils.atomic import atomic_output
 
@@ -20,7 +21,8 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     killed run, but not `EarlyStopping`'s best value, best weights and patience count, so a
     resumed run would forget the best epoch seen before the interruption. This callback writes
     them to `state_dir` at the end of every epoch (atomically: a kill leaves the previous
-    epoch's state) together with every epoch's logs, and reloads them when training begins.
+    epoch's state) together with every epoch's logs and the training time so far, and reloads
+    them when training begins.
 
     Args:
         state_dir: str or path. Folder of the saved state (created if missing).
@@ -34,6 +36,12 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             floats only, in epoch order.
         finished: bool. True once training ended without a kill: later runs on the same
             `state_dir` need not train again.
+        earlier_seconds: float or None. Seconds that earlier processes on `state_dir` spent in
+            `fit`, each up to its last finished epoch (the epoch a kill interrupted is lost
+            and not counted); 0.0 for a fresh run, None when the state was saved by a tfrec
+            that did not record it.
+        earlier_processes: int or None. How many earlier processes trained on `state_dir`
+            (None as for `earlier_seconds`).
     """
 
     def __init__(self, state_dir, monitor: str, mode: str, patience: int, verbose: int = 0):
@@ -47,6 +55,9 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         self.state_dir = pathlib.Path(state_dir)
         self.epoch_logs: list[dict] = []
         self.finished = False
+        self.earlier_seconds: float | None = 0.0
+        self.earlier_processes: int | None = 0
+        self._started = time.perf_counter()
 
     @property
     def state_path(self) -> pathlib.Path:
@@ -56,11 +67,13 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         super().on_train_begin(logs)
         self.epoch_logs = []
         self.finished = False
+        self.earlier_seconds, self.earlier_processes = 0.0, 0
+        self._started = time.perf_counter()
         if self.state_path.is_file():
             self.load_state()
 
     def load_state(self) -> None:
-        """Reads best value, best epoch, wait, logs and best weights from `state_dir`."""
+        """Reads best value, best epoch, wait, logs, training time and best weights."""
         state = json.loads(self.state_path.read_text())
         self.best = _from_json_number(state["best"])
         self.best_epoch = int(state["best_epoch"])
@@ -71,6 +84,9 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             for epoch in state["epoch_logs"]
         ]
         self.finished = bool(state["finished"])
+        seconds, processes = state.get("train_seconds"), state.get("train_processes")
+        self.earlier_seconds = None if seconds is None else float(seconds)
+        self.earlier_processes = None if processes is None else int(processes)
         weights_path = self.state_dir / BEST_WEIGHTS_FILE
         if weights_path.is_file():
             with np.load(weights_path) as stored:
@@ -102,6 +118,15 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             "wait": int(self.wait),
             "stopped_epoch": int(self.stopped_epoch),
             "finished": self.finished,
+            # This process's time in `fit` so far is added to what earlier ones recorded.
+            "train_seconds": (
+                None
+                if self.earlier_seconds is None
+                else self.earlier_seconds + time.perf_counter() - self._started
+            ),
+            "train_processes": (
+                None if self.earlier_processes is None else self.earlier_processes + 1
+            ),
             "epoch_logs": [
                 {name: _to_json_number(value) for name, value in epoch.items()}
                 for epoch in self.epoch_logs
