@@ -4,16 +4,28 @@ Prints, for each configuration, the training step time and sequences per second,
 of one forward pass that scores every item at all Matryoshka sizes against one pass per size
 (a separately sliced model per size, `FMRLRec.sliced`), measured in the same run.
 
+With ``--widths``, it instead times the training step of the Beauty run of the README (text +
+id features, batch 128, ``max_len`` 50, sizes 8 up to the width) at each width, and projects
+the training time of a run to early stopping: step time x ``--updates-per-epoch`` (175: 22,363
+Beauty sequences at batch 128) x ``--epochs`` (30: the width-64 run's best epoch 20 plus
+patience 10), leaving out validation.
+
+Every run prints the machine's fp32 matmul rate and load average before and after, so that the
+times can be compared across runs as ratios to that rate.
+
 Usage:
     python examples/benchmark_fmrlrec.py              # tested sizes and the paper's sizes
     python examples/benchmark_fmrlrec.py --quick      # tested sizes only
+    python examples/benchmark_fmrlrec.py --widths 64,128,256   # projected run time by width
 """
 
 import argparse
+import functools
 import time
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from tfrec.models.fmrlrec import FMRLRec
+from tfrec.utils.machine import machine_snapshot
 
 import numpy as np
 import tensorflow as tf
@@ -35,7 +47,8 @@ def _timed(function, repeats):
     return (time.perf_counter() - started) / repeats
 
 
-def benchmark(name, num_items, sizes, max_len, batch, text_dim, image_dim, repeats):
+def _model_and_batch(num_items, sizes, max_len, batch, text_dim, image_dim, id_dim=0):
+    """An `FMRLRec` on random features and one random left-padded batch ``(inputs, labels)``."""
     rng = np.random.default_rng(0)
     model = FMRLRec(
         num_items,
@@ -44,13 +57,18 @@ def benchmark(name, num_items, sizes, max_len, batch, text_dim, image_dim, repea
         item_image_features=(
             rng.random((num_items, image_dim)).astype(np.float32) if image_dim else None
         ),
+        item_id_embedding_dim=id_dim,
     )
     model.compile(optimizer=keras.optimizers.AdamW(1e-3))
     lengths = rng.integers(3, max_len + 1, size=batch)
     inputs = rng.integers(1, num_items + 1, size=(batch, max_len))
     inputs[np.arange(max_len)[None, :] < (max_len - lengths)[:, None]] = 0
     labels = np.where(inputs > 0, rng.integers(1, num_items + 1, size=inputs.shape), 0)
-    data = (tf.constant(inputs), tf.constant(labels))
+    return model, (tf.constant(inputs), tf.constant(labels))
+
+
+def benchmark(name, num_items, sizes, max_len, batch, text_dim, image_dim, repeats):
+    model, data = _model_and_batch(num_items, sizes, max_len, batch, text_dim, image_dim)
     train_step = tf.function(model.train_step)
     step = _timed(lambda: train_step(data), repeats)
     print(f"{name}: {num_items} items, sizes {sizes}, max_len {max_len}, batch {batch}")
@@ -66,18 +84,63 @@ def benchmark(name, num_items, sizes, max_len, batch, text_dim, image_dim, repea
     )
 
 
+def project_widths(widths, updates_per_epoch, epochs, repeats):
+    """Prints the Beauty text + id training step time by width and a run's projected length."""
+    print(
+        f"Beauty text + id (12101 items, 384-d text, batch 128, max_len 50), {updates_per_epoch} "
+        f"updates a pass, {epochs} passes"
+    )
+    for width in widths:
+        sizes = [2**e for e in range(3, width.bit_length()) if 2**e < width] + [width]
+        model, data = _model_and_batch(12101, sizes, 50, 128, 384, 0, id_dim=width)
+        step = _timed(functools.partial(tf.function(model.train_step), data), repeats)
+        minutes = step * updates_per_epoch * epochs / 60
+        print(
+            f"  width {width:5d} (sizes {sizes[0]}-{width}): step {step * 1000:8.1f} ms, "
+            f"pass {step * updates_per_epoch:7.1f} s, run {minutes:7.1f} min"
+        )
+
+
+def _widths(text):
+    widths = [int(part) for part in text.split(",") if part.strip()]
+    if not widths or any(width < 8 or width & (width - 1) for width in widths):
+        raise argparse.ArgumentTypeError(f"widths must be powers of two >= 8, got {text!r}")
+    return widths
+
+
+def _print_machine(when):
+    snapshot = machine_snapshot(seconds=2.0)
+    print(
+        f"{when}: fp32 matmul {snapshot['fp32_matmul_gflops']} GFLOP/s, load average "
+        f"{snapshot['load_average']}"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Tested sizes only.")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--widths",
+        type=_widths,
+        help="Comma-separated powers of two: time the Beauty text + id step at each width and "
+        "project a run's training time instead of the configurations above.",
+    )
+    parser.add_argument("--updates-per-epoch", type=int, default=175)
+    parser.add_argument("--epochs", type=int, default=30)
     args = parser.parse_args()
     print(
         f"TensorFlow {tf.__version__}, {len(tf.config.list_physical_devices('CPU'))} CPU device(s)"
     )
-    for name, config in CONFIGS.items():
-        if args.quick and name.startswith("paper"):
-            continue
-        benchmark(name, *config, repeats=args.repeats)
+    _print_machine("before")
+    if args.widths:
+        project_widths(args.widths, args.updates_per_epoch, args.epochs, args.repeats)
+    else:
+        for name, config in CONFIGS.items():
+            if args.quick and name.startswith("paper"):
+                continue
+            benchmark(name, *config, repeats=args.repeats)
+    _print_machine("after")
 
 
 if __name__ == "__main__":

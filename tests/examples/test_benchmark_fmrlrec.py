@@ -1,0 +1,38 @@
+"""examples/benchmark_fmrlrec.py --widths projects a Beauty run's length by width."""
+
+import re
+import subprocess
+import sys
+
+from tests.helpers import REPO_ROOT
+
+SCRIPT = str(REPO_ROOT / "examples" / "benchmark_fmrlrec.py")
+
+
+def test_widths_mode_times_each_width_beside_the_matmul_rate():
+    result = subprocess.run(
+        [sys.executable, SCRIPT, "--widths", "8,16", "--repeats", "1",
+         "--updates-per-epoch", "10", "--epochs", "3"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert re.match(r"before: fp32 matmul [0-9.]+ GFLOP/s", lines[1]), lines
+    assert re.match(r"after: fp32 matmul [0-9.]+ GFLOP/s", lines[-1]), lines
+    rows = [re.search(r"width +(\d+) .*step +([0-9.]+) ms, pass +([0-9.]+) s, run +([0-9.]+)", line)
+            for line in lines if "width" in line and "step" in line]  # fmt: skip
+    assert [int(row.group(1)) for row in rows] == [8, 16]
+    for row in rows:
+        step_ms, pass_s, run_min = (float(row.group(i)) for i in (2, 3, 4))
+        assert step_ms > 0
+        assert abs(pass_s - step_ms / 1000 * 10) <= 0.1  # 10 updates a pass
+        assert abs(run_min - pass_s * 3 / 60) <= 0.1  # 3 passes
+    assert "sizes 8-8" in lines[3] and "sizes 8-16" in lines[4]
+
+
+def test_widths_must_be_powers_of_two():
+    result = subprocess.run(
+        [sys.executable, SCRIPT, "--widths", "48"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 2
+    assert "powers of two >= 8, got '48'" in result.stderr
