@@ -6,9 +6,10 @@ of one forward pass that scores every item at all Matryoshka sizes against one p
 
 With ``--widths``, it instead times the training step of the Beauty run of the README (text +
 id features, batch 128, ``max_len`` 50, sizes 8 up to the width) at each width, and projects
-the training time of a run to early stopping: step time x ``--updates-per-epoch`` (175: 22,363
-Beauty sequences at batch 128) x ``--epochs`` (30: the width-64 run's best epoch 20 plus
-patience 10), leaving out validation.
+the training time of a run to early stopping: (step time x ``--updates-per-epoch`` (175: 22,363
+Beauty sequences at batch 128) + one validation of ``--validation-users`` (22,363): scoring at
+every size and a top 20, in batches of 1,024) x ``--epochs`` (30: the width-64 run's best epoch
+20 plus patience 10).
 
 Every run prints the machine's fp32 matmul rate and load average before and after, so that the
 times can be compared across runs as ratios to that rate.
@@ -60,11 +61,21 @@ def _model_and_batch(num_items, sizes, max_len, batch, text_dim, image_dim, id_d
         item_id_embedding_dim=id_dim,
     )
     model.compile(optimizer=keras.optimizers.AdamW(1e-3))
+    return model, _random_batch(rng, num_items, max_len, batch)
+
+
+def _random_batch(rng, num_items, max_len, batch):
+    """Left-padded random histories `[batch, max_len]` (3 to max_len items) and their labels."""
     lengths = rng.integers(3, max_len + 1, size=batch)
     inputs = rng.integers(1, num_items + 1, size=(batch, max_len))
     inputs[np.arange(max_len)[None, :] < (max_len - lengths)[:, None]] = 0
     labels = np.where(inputs > 0, rng.integers(1, num_items + 1, size=inputs.shape), 0)
-    return model, (tf.constant(inputs), tf.constant(labels))
+    return tf.constant(inputs), tf.constant(labels)
+
+
+def _top_20(model, histories):
+    """Scores at every size and the top 20 items of each, as a validation pass does."""
+    return tf.math.top_k(model(histories, training=False), k=20).indices
 
 
 def benchmark(name, num_items, sizes, max_len, batch, text_dim, image_dim, repeats):
@@ -84,20 +95,29 @@ def benchmark(name, num_items, sizes, max_len, batch, text_dim, image_dim, repea
     )
 
 
-def project_widths(widths, updates_per_epoch, epochs, repeats):
-    """Prints the Beauty text + id training step time by width and a run's projected length."""
+def project_widths(widths, updates_per_epoch, epochs, validation_users, repeats):
+    """Prints the Beauty text + id step and validation times by width, and a run's length.
+
+    A pass is `updates_per_epoch` training steps plus one validation: a forward pass at every
+    size and a top-20 over all items for `validation_users` histories, in batches of 1,024.
+    """
+    batches = -(-validation_users // 1024)
     print(
-        f"Beauty text + id (12101 items, 384-d text, batch 128, max_len 50), {updates_per_epoch} "
-        f"updates a pass, {epochs} passes"
+        f"Beauty text + id (12101 items, 384-d text, batch 128, max_len 50): a pass is "
+        f"{updates_per_epoch} updates and {validation_users} validation users; {epochs} passes"
     )
     for width in widths:
         sizes = [2**e for e in range(3, width.bit_length()) if 2**e < width] + [width]
         model, data = _model_and_batch(12101, sizes, 50, 128, 384, 0, id_dim=width)
         step = _timed(functools.partial(tf.function(model.train_step), data), repeats)
-        minutes = step * updates_per_epoch * epochs / 60
+        histories, _ = _random_batch(np.random.default_rng(1), 12101, 50, 1024)
+        score = functools.partial(tf.function(functools.partial(_top_20, model)), histories)
+        validation = _timed(score, repeats) * batches
+        one_pass = step * updates_per_epoch + validation
         print(
             f"  width {width:5d} (sizes {sizes[0]}-{width}): step {step * 1000:8.1f} ms, "
-            f"pass {step * updates_per_epoch:7.1f} s, run {minutes:7.1f} min"
+            f"validation {validation:6.1f} s, pass {one_pass:7.1f} s, "
+            f"run {one_pass * epochs / 60:7.1f} min"
         )
 
 
@@ -128,13 +148,16 @@ def main():
     )
     parser.add_argument("--updates-per-epoch", type=int, default=175)
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--validation-users", type=int, default=22363)
     args = parser.parse_args()
     print(
         f"TensorFlow {tf.__version__}, {len(tf.config.list_physical_devices('CPU'))} CPU device(s)"
     )
     _print_machine("before")
     if args.widths:
-        project_widths(args.widths, args.updates_per_epoch, args.epochs, args.repeats)
+        project_widths(
+            args.widths, args.updates_per_epoch, args.epochs, args.validation_users, args.repeats
+        )
     else:
         for name, config in CONFIGS.items():
             if args.quick and name.startswith("paper"):

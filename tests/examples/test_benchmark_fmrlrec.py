@@ -12,20 +12,21 @@ SCRIPT = str(REPO_ROOT / "examples" / "benchmark_fmrlrec.py")
 def test_widths_mode_times_each_width_beside_the_matmul_rate():
     result = subprocess.run(
         [sys.executable, SCRIPT, "--widths", "8,16", "--repeats", "1",
-         "--updates-per-epoch", "10", "--epochs", "3"],
+         "--updates-per-epoch", "10", "--epochs", "3", "--validation-users", "2000"],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert re.match(r"before: fp32 matmul [0-9.]+ GFLOP/s", lines[1]), lines
     assert re.match(r"after: fp32 matmul [0-9.]+ GFLOP/s", lines[-1]), lines
-    rows = [re.search(r"width +(\d+) .*step +([0-9.]+) ms, pass +([0-9.]+) s, run +([0-9.]+)", line)
-            for line in lines if "width" in line and "step" in line]  # fmt: skip
+    pattern = (r"width +(\d+) .*step +([0-9.]+) ms, validation +([0-9.]+) s, pass +([0-9.]+) s, "
+               r"run +([0-9.]+) min")  # fmt: skip
+    rows = [re.search(pattern, line) for line in lines if "width" in line and "step" in line]
     assert [int(row.group(1)) for row in rows] == [8, 16]
     for row in rows:
-        step_ms, pass_s, run_min = (float(row.group(i)) for i in (2, 3, 4))
-        assert step_ms > 0
-        assert abs(pass_s - step_ms / 1000 * 10) <= 0.1  # 10 updates a pass
+        step_ms, validation_s, pass_s, run_min = (float(row.group(i)) for i in (2, 3, 4, 5))
+        assert step_ms > 0 and validation_s > 0
+        assert abs(pass_s - (step_ms / 1000 * 10 + validation_s)) <= 0.1  # 10 updates a pass
         assert abs(run_min - pass_s * 3 / 60) <= 0.1  # 3 passes
     assert "sizes 8-8" in lines[3] and "sizes 8-16" in lines[4]
 
