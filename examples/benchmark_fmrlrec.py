@@ -5,11 +5,10 @@ of one forward pass that scores every item at all Matryoshka sizes against one p
 (a separately sliced model per size, `FMRLRec.sliced`), measured in the same run.
 
 With ``--widths``, it instead times the training step of the Beauty run of the README (text +
-id features, batch 128, ``max_len`` 50, sizes 8 up to the width) at each width, and projects
-the training time of a run to early stopping: (step time x ``--updates-per-epoch`` (175: 22,363
-Beauty sequences at batch 128) + one validation of ``--validation-users`` (22,363): scoring at
-every size and a top 20, in batches of 1,024) x ``--epochs`` (30: the width-64 run's best epoch
-20 plus patience 10).
+id features, batch 128, ``max_len`` 50, sizes 8 up to the width) on real Beauty batches at each
+width, and projects the training time of a run to early stopping: (step time x updates a pass
+(175) + one validation of every user (scoring at every size and a top 20, in batches of
+1,024)) x ``--epochs`` (30: the width-64 run's best epoch 20 plus patience 10).
 
 Every run prints the machine's fp32 matmul rate and load average before and after, so that the
 times can be compared across runs as ratios to that rate.
@@ -95,25 +94,45 @@ def benchmark(name, num_items, sizes, max_len, batch, text_dim, image_dim, repea
     )
 
 
-def project_widths(widths, updates_per_epoch, epochs, validation_users, repeats):
-    """Prints the Beauty text + id step and validation times by width, and a run's length.
+def project_widths(widths, epochs, data_dir, repeats):
+    """Prints Beauty text + id step and validation times by width, and a run's projected length.
 
-    A pass is `updates_per_epoch` training steps plus one validation: a forward pass at every
-    size and a top-20 over all items for `validation_users` histories, in batches of 1,024.
+    The training step runs on `repeats` real Beauty batches (tfrec's default windows, batch 128,
+    ``max_len`` 50): its cost grows with the labelled positions, so random histories would
+    overstate it. A validation pass is timed on random histories: a forward pass at every size
+    and a top 20 over all items for every user, in batches of 1,024 (its cost does not depend
+    on the histories' lengths).
     """
-    batches = -(-validation_users // 1024)
+    from tfrec.training import NextItemExperiment
+
+    experiment = NextItemExperiment("beauty", data_dir, features=("text", "id"))
+    experiment.load(None, 0)
+    text = experiment.tables["text"]
+    num_items, num_users = experiment.split.num_items, experiment.split.num_users
+    updates = experiment.steps_per_epoch(None, 128)
+    rows = np.random.default_rng(0).permutation(len(experiment.inputs))[: 128 * (repeats + 1)]
+    batches = [
+        (tf.constant(experiment.inputs[part]), tf.constant(experiment.labels[part]))
+        for part in np.split(rows, repeats + 1)
+    ]
+    histories, _ = _random_batch(np.random.default_rng(1), num_items, 50, 1024)
     print(
-        f"Beauty text + id (12101 items, 384-d text, batch 128, max_len 50): a pass is "
-        f"{updates_per_epoch} updates and {validation_users} validation users; {epochs} passes"
+        f"Beauty text + id ({num_items} items, {text.shape[1]}-d text, batch 128, max_len 50): "
+        f"a pass is {updates} updates and {num_users} validation users; {epochs} passes"
     )
     for width in widths:
         sizes = [2**e for e in range(3, width.bit_length()) if 2**e < width] + [width]
-        model, data = _model_and_batch(12101, sizes, 50, 128, 384, 0, id_dim=width)
-        step = _timed(functools.partial(tf.function(model.train_step), data), repeats)
-        histories, _ = _random_batch(np.random.default_rng(1), 12101, 50, 1024)
+        model = FMRLRec(num_items, sizes, item_text_features=text, item_id_embedding_dim=width)
+        model.compile(optimizer=keras.optimizers.AdamW(1e-3))
+        train_step = tf.function(model.train_step)
+        train_step(batches[0])  # trace and warm up
+        started = time.perf_counter()
+        for batch in batches[1:]:
+            train_step(batch)
+        step = (time.perf_counter() - started) / repeats
         score = functools.partial(tf.function(functools.partial(_top_20, model)), histories)
-        validation = _timed(score, repeats) * batches
-        one_pass = step * updates_per_epoch + validation
+        validation = _timed(score, repeats) * -(-num_users // 1024)
+        one_pass = step * updates + validation
         print(
             f"  width {width:5d} (sizes {sizes[0]}-{width}): step {step * 1000:8.1f} ms, "
             f"validation {validation:6.1f} s, pass {one_pass:7.1f} s, "
@@ -146,18 +165,21 @@ def main():
         help="Comma-separated powers of two: time the Beauty text + id step at each width and "
         "project a run's training time instead of the configurations above.",
     )
-    parser.add_argument("--updates-per-epoch", type=int, default=175)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--validation-users", type=int, default=22363)
+    parser.add_argument(
+        "--epochs", type=int, default=30, help="Passes a run takes (--widths; default 30)."
+    )
+    parser.add_argument(
+        "--data-dir",
+        help="Amazon Beauty folder for --widths (default: $TFREC_DATA_DIR/amazon-beauty-p5, "
+        "then ../shared/data/amazon-beauty-p5).",
+    )
     args = parser.parse_args()
     print(
         f"TensorFlow {tf.__version__}, {len(tf.config.list_physical_devices('CPU'))} CPU device(s)"
     )
     _print_machine("before")
     if args.widths:
-        project_widths(
-            args.widths, args.updates_per_epoch, args.epochs, args.validation_users, args.repeats
-        )
+        project_widths(args.widths, args.epochs, args.data_dir, args.repeats)
     else:
         for name, config in CONFIGS.items():
             if args.quick and name.startswith("paper"):
