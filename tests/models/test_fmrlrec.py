@@ -110,6 +110,19 @@ def test_loss_is_softmax_cross_entropy_averaged_over_sizes_and_gradients_finite(
     np.testing.assert_allclose(loss.numpy(), np.mean(losses), rtol=1e-4)
 
 
+def test_batch_without_labels_gives_zero_loss_and_zero_gradients():
+    # Was NaN (a mean over no positions), which would poison every weight through the update.
+    model = _model()
+    x = _histories()
+    with tf.GradientTape() as tape:
+        loss = model.nested_loss(x, np.zeros_like(x), training=True)
+    gradients = tape.gradient(loss, model.trainable_variables)
+    assert loss.numpy() == 0.0
+    for g in gradients:
+        g = tf.convert_to_tensor(g).numpy()
+        assert np.all(g == 0.0)
+
+
 def test_fit_lowers_loss_and_frozen_features_stay_fixed():
     rng = np.random.default_rng(2)
     x = np.tile(np.arange(1, 9), (16, 1)) + rng.integers(0, 3, size=(16, 1))

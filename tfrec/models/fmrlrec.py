@@ -280,7 +280,8 @@ class FMRLRec(keras.Model):
             labels: int `[batch, max_len]` next item at each position, 0 where ignored.
 
         Returns:
-            float32 scalar.
+            float32 scalar, in nats: the mean over the labelled positions, then over the sizes
+            (0, with zero gradients, when `labels` has none).
         """
         labels = tf.cast(labels, tf.int32)
         items = self.item_representations()
@@ -296,13 +297,17 @@ class FMRLRec(keras.Model):
         # softmax gradient in the forward pass; this form runs about twice as fast here and its
         # gradient is the same softmax minus one-hot.
         target_products = hidden * tf.gather(items, targets)
+        # Sum / count rather than reduce_mean: a batch without labels gives 0, not NaN (the same
+        # value otherwise, bit for bit).
+        num_positions = tf.cast(tf.size(targets), tf.float32)
         # Running sum over blocks: size k's logits = size k-1's + block k's partial product.
         logits, start, losses = None, 0, []
         for stop in self.matryoshka_sizes:
             block = tf.matmul(hidden[:, start:stop], items[:, start:stop], transpose_b=True)
             logits = block if logits is None else logits + block
             target_logits = tf.reduce_sum(target_products[:, :stop], axis=-1)
-            losses.append(tf.reduce_mean(tf.reduce_logsumexp(logits, axis=-1) - target_logits))
+            per_position = tf.reduce_logsumexp(logits, axis=-1) - target_logits
+            losses.append(tf.math.divide_no_nan(tf.reduce_sum(per_position), num_positions))
             start = stop
         return tf.add_n(losses) / len(losses)
 

@@ -230,8 +230,8 @@ class LRURec(keras.Model):
             training: bool. Dropout on when True.
 
         Returns:
-            float32 scalar, in nats: the mean over the positions with a label (NaN when
-            `labels` has none).
+            float32 scalar, in nats: the mean over the positions with a label (0, with zero
+            gradients, when `labels` has none).
         """
         labels = tf.cast(labels, tf.int32)
         items = self.item_representations()
@@ -246,7 +246,12 @@ class LRURec(keras.Model):
         # faster on CPU (see FMRLRec.nested_loss).
         target_logits = tf.reduce_sum(hidden * tf.gather(items, targets), axis=-1)
         target_logits += tf.gather(bias, targets)
-        return tf.reduce_mean(tf.reduce_logsumexp(logits, axis=-1) - target_logits)
+        # Sum / count rather than reduce_mean: a batch without labels gives 0, not NaN (the same
+        # value otherwise, bit for bit).
+        per_position = tf.reduce_logsumexp(logits, axis=-1) - target_logits
+        return tf.math.divide_no_nan(
+            tf.reduce_sum(per_position), tf.cast(tf.size(per_position), tf.float32)
+        )
 
     def train_step(self, data):
         inputs, labels = data
