@@ -39,12 +39,17 @@ CONFIGS = {
 }
 
 
-def _timed(function, repeats):
-    function()  # trace and warm up
+def _timed(calls):
+    """Seconds per call of `calls[1:]`, zero-argument callables; `calls[0]` traces and warms up."""
+    calls[0]()
     started = time.perf_counter()
-    for _ in range(repeats):
-        function()
-    return (time.perf_counter() - started) / repeats
+    for call in calls[1:]:
+        call()
+    return (time.perf_counter() - started) / (len(calls) - 1)
+
+
+def _repeated(function, repeats):
+    return [function] * (repeats + 1)
 
 
 def _model_and_batch(num_items, sizes, max_len, batch, text_dim, image_dim, id_dim=0):
@@ -80,14 +85,14 @@ def _top_20(model, histories):
 def benchmark(name, num_items, sizes, max_len, batch, text_dim, image_dim, repeats):
     model, data = _model_and_batch(num_items, sizes, max_len, batch, text_dim, image_dim)
     train_step = tf.function(model.train_step)
-    step = _timed(lambda: train_step(data), repeats)
+    step = _timed(_repeated(lambda: train_step(data), repeats))
     print(f"{name}: {num_items} items, sizes {sizes}, max_len {max_len}, batch {batch}")
     print(f"  training step {step * 1000:8.1f} ms   {batch / step:8.1f} sequences/s")
 
     all_sizes = tf.function(lambda x: model(x, training=False))
-    one_pass = _timed(lambda: all_sizes(data[0]), repeats)
+    one_pass = _timed(_repeated(lambda: all_sizes(data[0]), repeats))
     sliced = [tf.function(model.sliced(size)) for size in sizes[:-1]] + [all_sizes]
-    per_size = _timed(lambda: [f(data[0]) for f in sliced], repeats)
+    per_size = _timed(_repeated(lambda: [f(data[0]) for f in sliced], repeats))
     print(
         f"  scoring all {len(sizes)} sizes: one pass {one_pass * 1000:8.1f} ms, one pass per "
         f"size {per_size * 1000:8.1f} ms (ratio {per_size / one_pass:.2f}x)"
@@ -125,13 +130,9 @@ def project_widths(widths, epochs, data_dir, repeats):
         model = FMRLRec(num_items, sizes, item_text_features=text, item_id_embedding_dim=width)
         model.compile(optimizer=keras.optimizers.AdamW(1e-3))
         train_step = tf.function(model.train_step)
-        train_step(batches[0])  # trace and warm up
-        started = time.perf_counter()
-        for batch in batches[1:]:
-            train_step(batch)
-        step = (time.perf_counter() - started) / repeats
+        step = _timed([functools.partial(train_step, batch) for batch in batches])
         score = functools.partial(tf.function(functools.partial(_top_20, model)), histories)
-        validation = _timed(score, repeats) * -(-num_users // 1024)
+        validation = _timed(_repeated(score, repeats)) * -(-num_users // 1024)
         one_pass = step * updates + validation
         print(
             f"  width {width:5d} (sizes {sizes[0]}-{width}): step {step * 1000:8.1f} ms, "

@@ -39,3 +39,24 @@ def test_widths_must_be_powers_of_two():
     )
     assert result.returncode == 2
     assert "powers of two >= 8, got '48'" in result.stderr
+
+
+def test_quick_mode_times_training_and_scoring_at_the_tested_sizes():
+    result = subprocess.run(
+        [sys.executable, SCRIPT, "--quick", "--repeats", "1"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert re.search(r"^before: fp32 matmul [0-9.]+ GFLOP/s", out, re.M), out
+    assert re.search(r"^after: fp32 matmul [0-9.]+ GFLOP/s", out, re.M), out
+    assert "paper (Beauty, width 1024)" not in out  # --quick: the tested sizes only
+    steps = re.findall(r"training step +([0-9.]+) ms +([0-9.]+) sequences/s", out)
+    scoring = re.findall(
+        r"one pass +([0-9.]+) ms, one pass per size +([0-9.]+) ms \(ratio ([0-9.]+)x\)", out
+    )
+    assert len(steps) == len(scoring) == 2, out
+    for (step_ms, per_second), batch in zip(steps, (256, 128)):
+        assert abs(float(per_second) - batch / (float(step_ms) / 1000)) <= 0.2 + 1e-3 * batch
+    for one_pass, per_size, ratio in scoring:
+        assert abs(float(ratio) - float(per_size) / float(one_pass)) <= 0.01 + 0.005 * float(ratio)
