@@ -25,7 +25,7 @@ import time
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from tfrec.models.fmrlrec import FMRLRec
-from tfrec.utils.machine import machine_snapshot
+from tfrec.utils.machine import describe_snapshot, machine_snapshot
 
 import numpy as np
 import tensorflow as tf
@@ -149,11 +149,7 @@ def _widths(text):
 
 
 def _print_machine(when):
-    snapshot = machine_snapshot(seconds=2.0)
-    print(
-        f"{when}: fp32 matmul {snapshot['fp32_matmul_gflops']} GFLOP/s, load average "
-        f"{snapshot['load_average']}"
-    )
+    print(f"{when}: {describe_snapshot(machine_snapshot(seconds=2.0))}")
 
 
 def main():

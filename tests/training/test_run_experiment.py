@@ -68,9 +68,18 @@ def _config(tmp_path, **kwargs):
     return TrainingConfig(**values)
 
 
-def test_python_api_writes_the_common_schema(tiny_movielens, tmp_path):
+def test_python_api_writes_the_common_schema(tiny_movielens, tmp_path, capsys):
     payload = run_experiment(_experiment(tiny_movielens), _config(tmp_path))
     written = json.loads((tmp_path / "m.json").read_text())
+    # The printed line quotes the recorded time and machine.
+    before, after = written["machine"]["before"], written["machine"]["after"]
+    assert (
+        f"Trained in {written['train_seconds']:.1f} s; "
+        f"before: fp32 matmul {before['fp32_matmul_gflops']} GFLOP/s, "
+        f"load average {before['load_average']}; "
+        f"after: fp32 matmul {after['fp32_matmul_gflops']} GFLOP/s, "
+        f"load average {after['load_average']}."
+    ) in capsys.readouterr().out
     assert set(written) >= {
         "model", "dataset", "test", "validation", "validation_curve", "best_epoch",
         "epochs_run", "train_seconds", "train_processes", "machine", "arguments", "export",

@@ -22,3 +22,10 @@ def test_snapshot_measures_a_positive_rate_and_reads_the_load():
     snapshot = machine.machine_snapshot(seconds=0.05)
     assert snapshot["fp32_matmul_gflops"] > 0
     assert snapshot["load_average"] is None or snapshot["load_average"] >= 0
+
+
+def test_describe_snapshot_names_the_rate_and_the_load():
+    line = machine.describe_snapshot({"fp32_matmul_gflops": 119.7, "load_average": 0.33})
+    assert line == "fp32 matmul 119.7 GFLOP/s, load average 0.33"
+    unknown = machine.describe_snapshot({"fp32_matmul_gflops": 5.0, "load_average": None})
+    assert unknown == "fp32 matmul 5.0 GFLOP/s, load average None"

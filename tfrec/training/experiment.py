@@ -20,7 +20,7 @@ import time
 from tfrec.training.config_error import ConfigError
 from tfrec.training.training_config import TrainingConfig
 from tfrec.utils.atomic import atomic_output
-from tfrec.utils.machine import machine_snapshot
+from tfrec.utils.machine import describe_snapshot, machine_snapshot
 
 import numpy as np
 import tf_keras as keras
@@ -312,10 +312,8 @@ def run_experiment(experiment: Experiment, config: TrainingConfig | None = None)
     machine["after"] = machine_snapshot()
     resumed = f" in {fitted.processes} processes" if (fitted.processes or 1) > 1 else ""
     print(
-        f"Trained in {train_seconds:.1f} s{resumed}; fp32 matmul "
-        f"{machine['before']['fp32_matmul_gflops']} GFLOP/s before, "
-        f"{machine['after']['fp32_matmul_gflops']} after (load average "
-        f"{machine['before']['load_average']}, {machine['after']['load_average']})."
+        f"Trained in {train_seconds:.1f} s{resumed}; before: "
+        f"{describe_snapshot(machine['before'])}; after: {describe_snapshot(machine['after'])}."
     )
     experiment.verbose = config.verbose
     test = experiment.test_metrics(model)

@@ -59,3 +59,18 @@ def machine_snapshot(seconds: float = 0.5) -> dict:
     """
     load = load_average()  # before the measurement adds its own load
     return {"fp32_matmul_gflops": round(matmul_rate(seconds=seconds), 1), "load_average": load}
+
+
+def describe_snapshot(snapshot: dict) -> str:
+    """One line for a `machine_snapshot`, as runs and benchmarks print it.
+
+    Args:
+        snapshot: dict from `machine_snapshot`.
+
+    Returns:
+        str, e.g. ``"fp32 matmul 119.7 GFLOP/s, load average 0.33"``.
+    """
+    return (
+        f"fp32 matmul {snapshot['fp32_matmul_gflops']} GFLOP/s, "
+        f"load average {snapshot['load_average']}"
+    )
