@@ -137,6 +137,20 @@ def assert_gradients_close(variables, gradients, expected, rtol=1e-4, atol=1e-6)
         )
 
 
+def assert_label_less_batch_gives_zero_loss(model, loss, histories):
+    """Checks that `loss(histories, labels, training=True)` is 0 with all-zero gradients when
+    no position has a label (a mean over no positions was NaN, and would poison every weight
+    through the update)."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        value = loss(histories, np.zeros_like(histories), training=True)
+    gradients = tape.gradient(value, model.trainable_variables)
+    assert value.numpy() == 0.0
+    for variable, gradient in zip(model.trainable_variables, gradients):
+        assert np.all(tf.convert_to_tensor(gradient).numpy() == 0.0), variable.name
+
+
 def execute_notebook(path, parameters=None, env=None, timeout: float = 900.0, cwd=None):
     """Runs a notebook top to bottom through a real Jupyter kernel (nbclient, ipykernel).
 
