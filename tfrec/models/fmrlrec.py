@@ -4,6 +4,7 @@ import math
 
 from tfrec.layers.linear_recurrent_block import LinearRecurrentBlock
 from tfrec.layers.matryoshka_dense import MatryoshkaDense, check_matryoshka_sizes
+from tfrec.losses.next_item_loss import mean_next_item_cross_entropy
 from tfrec.utils.serialization import register_serializable
 
 import numpy as np
@@ -297,17 +298,13 @@ class FMRLRec(keras.Model):
         # softmax gradient in the forward pass; this form runs about twice as fast here and its
         # gradient is the same softmax minus one-hot.
         target_products = hidden * tf.gather(items, targets)
-        # Sum / count rather than reduce_mean: a batch without labels gives 0, not NaN (the same
-        # value otherwise, bit for bit).
-        num_positions = tf.cast(tf.size(targets), tf.float32)
         # Running sum over blocks: size k's logits = size k-1's + block k's partial product.
         logits, start, losses = None, 0, []
         for stop in self.matryoshka_sizes:
             block = tf.matmul(hidden[:, start:stop], items[:, start:stop], transpose_b=True)
             logits = block if logits is None else logits + block
             target_logits = tf.reduce_sum(target_products[:, :stop], axis=-1)
-            per_position = tf.reduce_logsumexp(logits, axis=-1) - target_logits
-            losses.append(tf.math.divide_no_nan(tf.reduce_sum(per_position), num_positions))
+            losses.append(mean_next_item_cross_entropy(logits, target_logits))
             start = stop
         return tf.add_n(losses) / len(losses)
 

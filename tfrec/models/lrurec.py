@@ -3,6 +3,7 @@
 import math
 
 from tfrec.layers.linear_recurrent_block import LinearRecurrentBlock
+from tfrec.losses.next_item_loss import mean_next_item_cross_entropy
 from tfrec.utils.serialization import register_serializable
 
 import tensorflow as tf
@@ -246,12 +247,7 @@ class LRURec(keras.Model):
         # faster on CPU (see FMRLRec.nested_loss).
         target_logits = tf.reduce_sum(hidden * tf.gather(items, targets), axis=-1)
         target_logits += tf.gather(bias, targets)
-        # Sum / count rather than reduce_mean: a batch without labels gives 0, not NaN (the same
-        # value otherwise, bit for bit).
-        per_position = tf.reduce_logsumexp(logits, axis=-1) - target_logits
-        return tf.math.divide_no_nan(
-            tf.reduce_sum(per_position), tf.cast(tf.size(per_position), tf.float32)
-        )
+        return mean_next_item_cross_entropy(logits, target_logits)
 
     def train_step(self, data):
         inputs, labels = data
