@@ -1,6 +1,28 @@
-"""The full-softmax next-item cross-entropy shared by LRURec and fMRLRec."""
+"""The full-softmax next-item cross-entropy shared by LRURec and fMRLRec, and its inputs."""
 
 import tensorflow as tf
+
+
+def labelled_states(hidden, labels):
+    """The hidden states at the labelled positions and their targets among the real items.
+
+    Left padding leaves most positions of a batch without a label; only the labelled ones are
+    scored.
+
+    Args:
+        hidden: float `[batch, max_len, d]` hidden states.
+        labels: int `[batch, max_len]` next item index at each position (1-based), 0 where
+            ignored.
+
+    Returns:
+        `(states, targets)`: float32 `[positions, d]` and int32 `[positions]`, the target's
+        0-based index among the real items (row `target + 1` of an item table whose row 0 is
+        padding).
+    """
+    labels = tf.cast(labels, tf.int32)
+    positions = tf.where(labels > 0)
+    states = tf.cast(tf.gather_nd(hidden, positions), tf.float32)
+    return states, tf.gather_nd(labels, positions) - 1
 
 
 def mean_next_item_cross_entropy(logits, target_logits):

@@ -4,7 +4,7 @@ import math
 
 from tfrec.layers.linear_recurrent_block import LinearRecurrentBlock
 from tfrec.layers.matryoshka_dense import MatryoshkaDense, check_matryoshka_sizes
-from tfrec.losses.next_item_loss import mean_next_item_cross_entropy
+from tfrec.losses.next_item_loss import labelled_states, mean_next_item_cross_entropy
 from tfrec.utils.serialization import register_serializable
 
 import numpy as np
@@ -284,14 +284,9 @@ class FMRLRec(keras.Model):
             float32 scalar, in nats: the mean over the labelled positions, then over the sizes
             (0, with zero gradients, when `labels` has none).
         """
-        labels = tf.cast(labels, tf.int32)
         items = self.item_representations()
-        hidden = self.encode(inputs, items, training=training)
-        # Only positions with a label are scored: left padding makes most positions empty.
-        positions = tf.where(labels > 0)
-        hidden = tf.cast(tf.gather_nd(hidden, positions), tf.float32)
+        hidden, targets = labelled_states(self.encode(inputs, items, training=training), labels)
         # Score real items only (drop the padding row) so no padding logit is materialised.
-        targets = tf.gather_nd(labels, positions) - 1
         items = tf.cast(items[1:], tf.float32)
         # Cross-entropy as logsumexp(logits) - logit of the target: the same value as
         # `sparse_softmax_cross_entropy_with_logits`, whose CPU kernel also computes the full

@@ -3,7 +3,7 @@
 import math
 
 from tfrec.layers.linear_recurrent_block import LinearRecurrentBlock
-from tfrec.losses.next_item_loss import mean_next_item_cross_entropy
+from tfrec.losses.next_item_loss import labelled_states, mean_next_item_cross_entropy
 from tfrec.utils.serialization import register_serializable
 
 import tensorflow as tf
@@ -234,13 +234,8 @@ class LRURec(keras.Model):
             float32 scalar, in nats: the mean over the positions with a label (0, with zero
             gradients, when `labels` has none).
         """
-        labels = tf.cast(labels, tf.int32)
         items = self.item_representations()
-        hidden = self.encode(inputs, items, training=training)
-        # Only positions with a label are scored: left padding makes many positions empty.
-        positions = tf.where(labels > 0)
-        hidden = tf.cast(tf.gather_nd(hidden, positions), tf.float32)
-        targets = tf.gather_nd(labels, positions) - 1
+        hidden, targets = labelled_states(self.encode(inputs, items, training=training), labels)
         items, bias = items[1:], tf.cast(self.item_bias, tf.float32)[1:]
         logits = tf.matmul(hidden, items, transpose_b=True) + bias
         # logsumexp - target logit: the value and gradient of the sparse softmax cross-entropy,
