@@ -83,7 +83,7 @@ def main():
     ]
     print("\n| part | median ms |\n|---|---|")
     for label, function, repeats in parts:
-        print(f"| {label} | {median_ms(function, repeats):.2f} |", flush=True)
+        print(f"| {label} | {median_ms(function, repeats):.3f} |", flush=True)
 
 
 if __name__ == "__main__":
