@@ -1,5 +1,6 @@
 """examples/benchmark_fmrlrec.py --widths projects a Beauty run's length by width."""
 
+import itertools
 import re
 import subprocess
 import sys
@@ -7,6 +8,25 @@ import sys
 from tests.helpers import REPO_ROOT, data_dir
 
 SCRIPT = str(REPO_ROOT / "examples" / "benchmark_fmrlrec.py")
+
+
+def _half_unit(printed: str) -> float:
+    """Half a unit of a printed figure's last digit: "118.8" -> 0.05, "12" -> 0.5."""
+    decimals = len(printed.partition(".")[2])
+    return 0.5 * 10.0**-decimals
+
+
+def _agrees(printed: str, formula, *inputs: str) -> bool:
+    """Whether a printed figure can be `formula` of printed inputs, given their rounding.
+
+    Each input (and the printed result) is off its true value by at most half a unit of its
+    last digit. `formula` must be monotone in each input, so its extremes over that box lie
+    at the box's corners.
+    """
+    boxes = [(float(x) - _half_unit(x), float(x) + _half_unit(x)) for x in inputs]
+    values = [formula(*corner) for corner in itertools.product(*boxes)]
+    slack = _half_unit(printed)
+    return min(values) - slack <= float(printed) <= max(values) + slack
 
 
 def test_widths_mode_times_each_width_beside_the_matmul_rate():
@@ -25,12 +45,11 @@ def test_widths_mode_times_each_width_beside_the_matmul_rate():
     rows = [re.search(pattern, line) for line in lines if "width" in line and "step" in line]
     assert [int(row.group(1)) for row in rows] == [8, 16]
     for row in rows:
-        step_ms, validation_s, pass_s, run_min = (float(row.group(i)) for i in (2, 3, 4, 5))
-        assert step_ms > 0 and validation_s > 0
-        # Half a unit of each printed figure's last digit, carried through the sums.
-        rounding = 0.05 * 175 / 1000 + 0.05 + 0.05
-        assert abs(pass_s - (step_ms / 1000 * 175 + validation_s)) <= rounding  # 22,363 / 128
-        assert abs(run_min - pass_s * 3 / 60) <= 0.05 * 3 / 60 + 0.05  # 3 passes
+        step_ms, validation_s, pass_s, run_min = (row.group(i) for i in (2, 3, 4, 5))
+        assert float(step_ms) > 0 and float(validation_s) > 0
+        # A pass is 175 updates (22,363 / 128) and one validation; the run is 3 passes.
+        assert _agrees(pass_s, lambda step, val: step / 1000 * 175 + val, step_ms, validation_s)
+        assert _agrees(run_min, lambda one_pass: one_pass * 3 / 60, pass_s)
     assert "a pass is 175 updates and 22363 validation users; 3 passes" in result.stdout
     assert "sizes 8-8)" in result.stdout and "sizes 8-16)" in result.stdout
 
@@ -58,14 +77,9 @@ def test_quick_mode_times_training_and_scoring_at_the_tested_sizes():
         r"one pass +([0-9.]+) ms, one pass per size +([0-9.]+) ms \(ratio ([0-9.]+)x\)", out
     )
     assert len(steps) == len(scoring) == 2, out
-    # Each printed figure is rounded to its last digit (half a unit off at most); the bounds
-    # carry that rounding through the division (faster machines print smaller times, whose
-    # rounding moves the quotient more).
+    # Printed figures are rounded (faster machines print smaller times, whose rounding moves
+    # a quotient more): each quotient must agree with its printed inputs given that rounding.
     for (step_ms, per_second), batch in zip(steps, (256, 128)):
-        step_ms = float(step_ms)
-        rounding = batch * 1000 * 0.05 / (step_ms - 0.05) ** 2 + 0.05
-        assert abs(float(per_second) - batch / (step_ms / 1000)) <= rounding, out
+        assert _agrees(per_second, lambda step, b=batch: b / (step / 1000), step_ms), out
     for one_pass, per_size, ratio in scoring:
-        one_pass, per_size = float(one_pass), float(per_size)
-        rounding = (per_size + 0.05) / (one_pass - 0.05) - per_size / one_pass + 0.005
-        assert abs(float(ratio) - per_size / one_pass) <= rounding, out
+        assert _agrees(ratio, lambda whole, each: each / whole, one_pass, per_size), out
